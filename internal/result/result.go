@@ -1,0 +1,134 @@
+// Package result holds the one value that building produces and every reporter
+// reads: what each stage did, how long it took, what it weighs and, when the
+// build failed, where. Reporters never talk to BuildKit and the builder never
+// formats output; this package is the contract between them.
+package result
+
+import "time"
+
+// Verdict is the outcome of a whole run.
+type Verdict string
+
+const (
+	Passed Verdict = "passed"
+	Failed Verdict = "failed"
+)
+
+// Status is the outcome of one stage.
+type Status string
+
+const (
+	// StatusPassed: the stage was built and at least one step ran.
+	StatusPassed Status = "passed"
+	// StatusFailed: a step of the stage failed.
+	StatusFailed Status = "failed"
+	// StatusCached: the stage was built and every step hit the cache.
+	StatusCached Status = "cached"
+	// StatusSkipped: the stage was never built because an earlier stage failed.
+	StatusSkipped Status = "skipped"
+	// StatusCancelled: the build was interrupted before the stage finished.
+	StatusCancelled Status = "cancelled"
+)
+
+// Role says why a stage was built.
+type Role string
+
+const (
+	RoleTest   Role = "test"   // selected with --test-target
+	RoleTarget Role = "target" // the final target
+	RoleDep    Role = "dependency"
+)
+
+// Result is everything one run found out. Its JSON form is the report written
+// by --report-json and is documented in the README.
+type Result struct {
+	Result      Verdict   `json:"result"`
+	Target      string    `json:"target"`
+	TestTargets []string  `json:"test_targets"`
+	File        string    `json:"file"`
+	Context     string    `json:"context"`
+	Builder     string    `json:"builder,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	Duration    float64   `json:"duration_seconds"`
+	Stages      []Stage   `json:"stages"`
+	Failure     *Failure  `json:"failure,omitempty"`
+	Image       *Image    `json:"image,omitempty"`
+	// Error is a failure that belongs to no stage (the builder went away, the
+	// Dockerfile does not parse, ...). Failure, when set, says more.
+	Error string `json:"error,omitempty"`
+	// Warnings are problems that did not fail the run (sizing, reporting).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Stage is one stage of the Dockerfile that the run reached.
+type Stage struct {
+	Name    string `json:"name"`
+	Index   int    `json:"index"`
+	Line    int    `json:"line"`
+	EndLine int    `json:"end_line"`
+	// Base is the FROM argument after ARG expansion; BaseStage names the stage
+	// it refers to when it is one.
+	Base      string   `json:"base"`
+	BaseStage string   `json:"base_stage,omitempty"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	Roles     []Role   `json:"roles,omitempty"`
+
+	Status      Status  `json:"status"`
+	Duration    float64 `json:"duration_seconds"`
+	Steps       int     `json:"steps"`
+	CachedSteps int     `json:"cached_steps"`
+
+	// Sizes of the image this stage would produce; nil when unknown.
+	Size           *int64 `json:"size_bytes"`
+	CompressedSize *int64 `json:"compressed_size_bytes"`
+	// BaseDelta is Size minus the size of BaseStage, when both are known.
+	BaseDelta *int64 `json:"base_delta_bytes,omitempty"`
+}
+
+// Failure pins the step that failed to its Dockerfile lines.
+type Failure struct {
+	Stage    string   `json:"stage"`
+	File     string   `json:"file"`
+	Line     int      `json:"line"`
+	EndLine  int      `json:"end_line"`
+	ExitCode *int     `json:"exit_code,omitempty"`
+	Step     string   `json:"step,omitempty"`
+	Message  string   `json:"message"`
+	LogTail  []string `json:"log_tail"`
+	// Excerpt is the failing instruction with a little context, numbered lines.
+	Excerpt []ExcerptLine `json:"excerpt,omitempty"`
+}
+
+// ExcerptLine is one line of a Dockerfile excerpt.
+type ExcerptLine struct {
+	Line    int    `json:"line"`
+	Text    string `json:"text"`
+	Failing bool   `json:"failing,omitempty"`
+}
+
+// Image describes the final target's image.
+type Image struct {
+	Digest         string `json:"digest,omitempty"`
+	Size           *int64 `json:"size_bytes"`
+	CompressedSize *int64 `json:"compressed_size_bytes"`
+}
+
+// Stage returns the stage with the given name, or nil.
+func (r *Result) Stage(name string) *Stage {
+	for i := range r.Stages {
+		if r.Stages[i].Name == name {
+			return &r.Stages[i]
+		}
+	}
+	return nil
+}
+
+// HasRole reports whether the stage was built in the given role.
+func (s *Stage) HasRole(role Role) bool {
+	for _, r := range s.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
