@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/spf13/cobra"
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/dockerfile"
+	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// flagError marks errors in the command line itself.
+type flagError struct{ error }
+
+func isFlagError(err error) bool {
+	var fe flagError
+	return errors.As(err, &fe)
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "stagegate",
+		Short:         "Build a Dockerfile's test stages, then its final stage, and report every stage",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+	root.AddCommand(newBuildCommand(), newStagesCommand())
+	return root
+}
+
+type buildFlags struct {
+	file        string
+	target      string
+	testTargets []string
+	buildArgs   []string
+	labels      []string
+	noCache     bool
+	platforms   []string
+	progress    string
+	host        string
+	tls         build.TLS
+	reportJSON  string
+	summaryMD   string
+	noSizes     bool
+}
+
+func newBuildCommand() *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build [flags] [CONTEXT]",
+		Short: "Build the test stages, then the final target, and report each stage",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			contextDir := "."
+			if len(args) == 1 {
+				contextDir = args[0]
+			}
+			cfg, err := f.config(contextDir)
+			if err != nil {
+				return err
+			}
+			cfg.Out = cmd.ErrOrStderr()
+			res, err := gate.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return writeReports(cmd, res, f.reportJSON, f.summaryMD)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
+	fl.StringVar(&f.target, "target", "", "the final stage to build (default: the last stage)")
+	fl.StringSliceVar(&f.testTargets, "test-target", nil, `test stages, built first: names or globs like "test*", repeatable or comma-separated; "none" for no tests (default: the stage named "test")`)
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "build-time variable KEY=VALUE (repeatable)")
+	fl.StringArrayVar(&f.labels, "label", nil, "image label KEY=VALUE (repeatable)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
+	fl.StringSliceVar(&f.platforms, "platform", nil, "target platform(s), e.g. linux/amd64")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, tty or quiet")
+	fl.StringVar(&f.host, "buildkit-host", "", "BuildKit address (default: $BUILDKIT_HOST, then the Docker Engine, then "+build.DefaultBuildKitSocket+")")
+	fl.StringVar(&f.tls.CA, "tls-ca", "", "CA certificate for a tcp:// builder")
+	fl.StringVar(&f.tls.Cert, "tls-cert", "", "client certificate for a tcp:// builder")
+	fl.StringVar(&f.tls.Key, "tls-key", "", "client key for a tcp:// builder")
+	fl.StringVar(&f.tls.ServerName, "tls-server-name", "", "server name to verify (default: the address's host)")
+	fl.StringVar(&f.reportJSON, "report-json", "", "write the JSON report to this file")
+	fl.StringVar(&f.summaryMD, "summary-md", "", "write the Markdown summary to this file")
+	fl.BoolVar(&f.noSizes, "no-sizes", false, "do not measure stage image sizes")
+	return cmd
+}
+
+func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
+	buildArgs, err := keyValues("--build-arg", f.buildArgs)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := keyValues("--label", f.labels)
+	if err != nil {
+		return nil, err
+	}
+	mode := progressui.DisplayMode(f.progress)
+	switch mode {
+	case progressui.AutoMode, progressui.PlainMode, progressui.TtyMode, progressui.QuietMode:
+	default:
+		return nil, flagError{fmt.Errorf("--progress %q: expected auto, plain, tty or quiet", f.progress)}
+	}
+	return &gate.Config{
+		ContextDir:  contextDir,
+		File:        f.file,
+		Target:      f.target,
+		TestTargets: f.testTargets,
+		BuildArgs:   buildArgs,
+		Labels:      labels,
+		NoCache:     f.noCache,
+		Platforms:   f.platforms,
+		SkipSizes:   f.noSizes,
+		Progress:    mode,
+		Connect:     build.ConnectOptions{Host: f.host, TLS: f.tls},
+	}, nil
+}
+
+// keyValues parses KEY=VALUE flags. A bare KEY takes its value from the
+// environment, as docker build does.
+func keyValues(flag string, list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, flagError{fmt.Errorf("%s %q: expected KEY=VALUE", flag, kv)}
+		}
+		if !ok {
+			env, set := os.LookupEnv(k)
+			if !set {
+				continue
+			}
+			v = env
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func writeReports(cmd *cobra.Command, res *result.Result, jsonPath, mdPath string) error {
+	var errs []error
+	if err := report.Table(cmd.OutOrStdout(), res); err != nil {
+		errs = append(errs, fmt.Errorf("print table: %w", err))
+	}
+	if jsonPath != "" {
+		if err := report.WriteJSONFile(jsonPath, res); err != nil {
+			errs = append(errs, fmt.Errorf("write JSON report: %w", err))
+		}
+	}
+	if mdPath != "" {
+		var buf bytes.Buffer
+		err := report.Markdown(&buf, res)
+		if err == nil {
+			err = os.WriteFile(mdPath, buf.Bytes(), 0o644)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("write Markdown summary: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if res.Result != result.Passed {
+		return buildFailedError{}
+	}
+	return nil
+}
+
+func newStagesCommand() *cobra.Command {
+	var file, format, target string
+	var testTargets, buildArgs []string
+	cmd := &cobra.Command{
+		Use:   "stages [flags] [CONTEXT]",
+		Short: "List the Dockerfile's stages and how they depend on each other",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			contextDir := "."
+			if len(args) == 1 {
+				contextDir = args[0]
+			}
+			ba, err := keyValues("--build-arg", buildArgs)
+			if err != nil {
+				return err
+			}
+			cfg := &gate.Config{ContextDir: contextDir, File: file, BuildArgs: ba}
+			g, err := gate.Analyze(cfg)
+			if err != nil {
+				return &gate.UsageError{Err: err}
+			}
+			plan, err := g.Plan(target, testTargets)
+			if err != nil {
+				return &gate.UsageError{Err: err}
+			}
+			rows := graphRows(g, plan)
+			w := cmd.OutOrStdout()
+			switch format {
+			case "table":
+				return report.StagesTable(w, rows)
+			case "json":
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(g)
+			case "mermaid":
+				_, err := fmt.Fprint(w, report.Mermaid(rows))
+				return err
+			default:
+				return flagError{fmt.Errorf("--format %q: expected table, json or mermaid", format)}
+			}
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&file, "file", "f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
+	fl.StringVar(&format, "format", "table", "output: table, json or mermaid")
+	fl.StringVar(&target, "target", "", "the final stage (default: the last stage)")
+	fl.StringSliceVar(&testTargets, "test-target", nil, "test stages (names or globs)")
+	fl.StringArrayVar(&buildArgs, "build-arg", nil, "build-time variable KEY=VALUE (repeatable)")
+	return cmd
+}
+
+// graphRows describes every stage of the graph, with the roles the plan gives.
+func graphRows(g *dockerfile.Graph, plan *dockerfile.Plan) []result.Stage {
+	rows := make([]result.Stage, 0, len(g.Stages))
+	for _, st := range g.Stages {
+		rows = append(rows, gate.Describe(g, plan, st))
+	}
+	return rows
+}

@@ -1,0 +1,55 @@
+// Command stagegate builds a multi-stage Dockerfile's test stages first and its
+// final stage only when they pass, and reports every stage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/stagegate/stagegate/internal/gate"
+)
+
+// Exit codes.
+const (
+	exitPassed = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// version is set at link time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	cmd := newRootCommand()
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return exitPassed
+	}
+	var failed buildFailedError
+	if errors.As(err, &failed) {
+		return exitFailed
+	}
+	fmt.Fprintf(os.Stderr, "stagegate: %v\n", err)
+	var usage *gate.UsageError
+	if errors.As(err, &usage) || isFlagError(err) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// buildFailedError is returned when the build ran and failed: the reports
+// already said why, so nothing more is printed.
+type buildFailedError struct{}
+
+func (buildFailedError) Error() string { return "build failed" }

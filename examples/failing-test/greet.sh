@@ -1,0 +1,3 @@
+#!/bin/sh
+# greet NAME: says hello, with the app's version.
+echo "hello, ${1:-world} (greet @VERSION@)"

@@ -1,0 +1,192 @@
+// Package build talks to BuildKit: it finds and connects to a builder, and runs
+// one session in which the test targets are solved before the final target.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	// Connection helpers for docker-container://, kube-pod:// and ssh:// addresses.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
+	dockerclient "github.com/moby/moby/client"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultBuildKitSocket is buildkitd's default address.
+const DefaultBuildKitSocket = "unix:///run/buildkit/buildkitd.sock"
+
+// DefaultDockerSocket is where the Docker Engine listens, and where GitHub
+// mounts it into a container action.
+const DefaultDockerSocket = "/var/run/docker.sock"
+
+// TLS holds the client side of a mutual-TLS tcp:// connection.
+type TLS struct {
+	CA         string // CA certificate that signed the daemon's certificate
+	Cert, Key  string // client certificate and key
+	ServerName string // defaults to the address's host
+}
+
+// ConnectOptions says where to look for a builder.
+type ConnectOptions struct {
+	// Host is an explicit address (--buildkit-host); when empty BUILDKIT_HOST,
+	// then the Docker Engine, then DefaultBuildKitSocket are tried.
+	Host string
+	TLS  TLS
+	// Getenv reads the environment; os.Getenv when nil.
+	Getenv func(string) string
+	// Timeout bounds each connection attempt; 20s when zero.
+	Timeout time.Duration
+}
+
+// Builder is a connected BuildKit.
+type Builder struct {
+	Client *client.Client
+	// Address is what was connected to, as the user would write it.
+	Address string
+	// Engine is true for the Docker Engine's embedded BuildKit.
+	Engine bool
+}
+
+// Close closes the connection.
+func (b *Builder) Close() error { return b.Client.Close() }
+
+type candidate struct {
+	addr   string // as shown to the user
+	source string // where the address came from
+	engine bool   // a Docker Engine API address
+}
+
+// Connect finds a builder that answers. When none does, the error names every
+// address tried and how to point stagegate at a builder.
+func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 20 * time.Second
+	}
+	var cands []candidate
+	switch {
+	case opts.Host != "":
+		cands = []candidate{{addr: opts.Host, source: "--buildkit-host"}}
+	case getenv("BUILDKIT_HOST") != "":
+		cands = []candidate{{addr: getenv("BUILDKIT_HOST"), source: "BUILDKIT_HOST"}}
+	default:
+		if h := getenv("DOCKER_HOST"); h != "" {
+			cands = append(cands, candidate{addr: h, source: "DOCKER_HOST", engine: true})
+		} else if _, err := os.Stat(DefaultDockerSocket); err == nil {
+			cands = append(cands, candidate{addr: "unix://" + DefaultDockerSocket, source: "Docker Engine socket", engine: true})
+		}
+		cands = append(cands, candidate{addr: DefaultBuildKitSocket, source: "BuildKit's default socket"})
+	}
+	var tried []string
+	for _, c := range cands {
+		b, err := connect(ctx, c, opts)
+		if err == nil {
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		tried = append(tried, fmt.Sprintf("  %s (%s): %v", c.addr, c.source, err))
+	}
+	return nil, &NoBuilderError{Tried: tried}
+}
+
+// NoBuilderError says that no builder answered.
+type NoBuilderError struct{ Tried []string }
+
+func (e *NoBuilderError) Error() string {
+	return "no BuildKit builder answered; tried:\n" + strings.Join(e.Tried, "\n") + "\n" +
+		"Point stagegate at a builder with --buildkit-host or BUILDKIT_HOST, for example\n" +
+		"  unix:///run/buildkit/buildkitd.sock, tcp://HOST:1234 (with --tls-ca, --tls-cert, --tls-key),\n" +
+		"  docker-container://NAME (a builder made by `docker buildx create`), or DOCKER_HOST for a Docker Engine."
+}
+
+func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, error) {
+	var copts []client.ClientOpt
+	addr := c.addr
+	if c.engine {
+		dc, err := dockerclient.New(dockerclient.WithHost(c.addr))
+		if err != nil {
+			return nil, fmt.Errorf("docker engine address: %w", err)
+		}
+		copts = append(copts,
+			client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				return dc.DialHijack(ctx, "/grpc", "h2c", nil)
+			}),
+			client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+				return dc.DialHijack(ctx, "/session", proto, meta)
+			}))
+		addr = ""
+	} else if u, err := url.Parse(c.addr); err == nil && u.Scheme == "tcp" && (opts.TLS.CA != "" || opts.TLS.Cert != "") {
+		serverName := opts.TLS.ServerName
+		if serverName == "" {
+			serverName = u.Hostname()
+		}
+		if opts.TLS.CA != "" {
+			copts = append(copts, client.WithServerConfig(serverName, opts.TLS.CA))
+		} else {
+			copts = append(copts, client.WithServerConfigSystem(serverName))
+		}
+		if opts.TLS.Cert != "" || opts.TLS.Key != "" {
+			if opts.TLS.Cert == "" || opts.TLS.Key == "" {
+				return nil, errors.New("--tls-cert and --tls-key must be given together")
+			}
+			copts = append(copts, client.WithCredentials(opts.TLS.Cert, opts.TLS.Key))
+		}
+	}
+	cl, err := client.New(ctx, addr, copts...)
+	if err != nil {
+		return nil, Explain(err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	if _, err := cl.ListWorkers(pingCtx); err != nil {
+		cl.Close()
+		if pingCtx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("no answer within %s", opts.Timeout)
+		}
+		return nil, Explain(err)
+	}
+	return &Builder{Client: cl, Address: c.addr, Engine: c.engine}, nil
+}
+
+// Explain turns a gRPC status from the builder into a plain error that keeps
+// the detail a user needs (the cause), without gRPC's framing.
+func Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	msg := st.Message()
+	// "connection error: desc = \"transport: Error while dialing: dial unix ...\""
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
+		msg = strings.Trim(msg[i+len("desc = "):], `"`)
+	}
+	msg = strings.TrimPrefix(msg, "transport: ")
+	msg = strings.TrimPrefix(msg, "Error while dialing: ")
+	msg = strings.TrimPrefix(msg, "authentication handshake failed: ")
+	return &builderError{msg: msg, err: err}
+}
+
+type builderError struct {
+	msg string
+	err error
+}
+
+func (e *builderError) Error() string { return e.msg }
+func (e *builderError) Unwrap() error { return e.err }

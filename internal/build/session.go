@@ -1,0 +1,216 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/tonistiigi/fsutil"
+)
+
+// Request is one staged build.
+type Request struct {
+	// ContextDir is the build context; DockerfilePath the Dockerfile's path.
+	ContextDir     string
+	DockerfilePath string
+	// Tests are the test stages, solved first; Target is solved last.
+	Tests  []string
+	Target string
+
+	BuildArgs map[string]string
+	Labels    map[string]string
+	NoCache   bool
+	Platforms []string
+	// Exports receive the final target's result.
+	Exports []client.ExportEntry
+}
+
+// frontendOpt is what the dockerfile frontend is asked to build.
+func (r *Request) frontendOpt(target string) map[string]string {
+	opt := map[string]string{
+		"filename": filepath.Base(r.DockerfilePath),
+		"target":   target,
+	}
+	for k, v := range r.BuildArgs {
+		opt["build-arg:"+k] = v
+	}
+	for k, v := range r.Labels {
+		opt["label:"+k] = v
+	}
+	if r.NoCache {
+		opt["no-cache"] = ""
+	}
+	if len(r.Platforms) > 0 {
+		opt["platform"] = strings.Join(r.Platforms, ",")
+	}
+	return opt
+}
+
+// Session is one BuildKit session: the build context is offered once and
+// every solve of the run (tests, final target, stage exports) shares it.
+type Session struct {
+	b    *Builder
+	req  Request
+	s    *session.Session
+	done chan error
+	// contextDef is the build context as one LLB source, given to every solve
+	// as the frontend's "context" input: the solves share one transfer of the
+	// context and so the same step digests, and shared stages run once.
+	contextDef *pb.Definition
+}
+
+// NewSession opens a session that offers the request's context and Dockerfile.
+func (b *Builder) NewSession(ctx context.Context, req Request) (*Session, error) {
+	contextFS, err := fsutil.NewFS(req.ContextDir)
+	if err != nil {
+		return nil, fmt.Errorf("open build context %s: %w", req.ContextDir, err)
+	}
+	dockerfileFS, err := fsutil.NewFS(filepath.Dir(req.DockerfilePath))
+	if err != nil {
+		return nil, fmt.Errorf("open Dockerfile directory: %w", err)
+	}
+	s, err := session.NewSession(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	s.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{
+		"context":    contextFS,
+		"dockerfile": dockerfileFS,
+	}))
+	excludes, err := dockerignore(req.ContextDir, req.DockerfilePath)
+	if err != nil {
+		return nil, err
+	}
+	st := llb.Local("context",
+		llb.SessionID(s.ID()),
+		llb.SharedKeyHint("context"),
+		llb.ExcludePatterns(excludes),
+		llb.WithCustomName("[internal] load build context"))
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("define build context: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.WithoutCancel(ctx), b.Client.Dialer()) }()
+	return &Session{b: b, req: req, s: s, done: done, contextDef: def.ToPB()}, nil
+}
+
+// dockerignore reads the exclude patterns BuildKit would apply: the
+// Dockerfile's own <name>.dockerignore beside it, else the context's
+// .dockerignore. (The frontend applies none when it is given the context.)
+func dockerignore(contextDir, dockerfile string) ([]string, error) {
+	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(contextDir, ".dockerignore")} {
+		f, err := os.Open(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		defer f.Close()
+		patterns, err := ignorefile.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		return patterns, nil
+	}
+	return nil, nil
+}
+
+// Close ends the session.
+func (s *Session) Close() error {
+	err := s.s.Close()
+	<-s.done
+	return err
+}
+
+func (s *Session) solveOpt(exports []client.ExportEntry) client.SolveOpt {
+	return client.SolveOpt{
+		Exports:               exports,
+		SharedSession:         s.s,
+		SessionPreInitialized: true,
+	}
+}
+
+// Outcome is what happened to the targets of a build.
+type Outcome struct {
+	// Response is the final target's exporter response.
+	Response map[string]string
+	// FailedTarget is the target whose solve failed, "" when none did.
+	FailedTarget string
+	// Solved lists the targets that were solved successfully, in order.
+	Solved []string
+	// Err is the build's error, nil when every target passed.
+	Err error
+}
+
+// Build solves each test target (evaluated, so lazy results cannot hide a
+// failing step), then the final target, in one client.Build. The final target
+// is not built when a test fails. Every status goes to statusCh, which is closed
+// when the build ends.
+func (s *Session) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
+	out := &Outcome{}
+	resp, err := s.b.Client.Build(ctx, s.solveOpt(s.req.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		for _, t := range s.req.Tests {
+			if _, err := s.solve(ctx, c, t); err != nil {
+				out.FailedTarget = t
+				return nil, err
+			}
+			out.Solved = append(out.Solved, t)
+		}
+		res, err := s.solve(ctx, c, s.req.Target)
+		if err != nil {
+			out.FailedTarget = s.req.Target
+			return nil, err
+		}
+		out.Solved = append(out.Solved, s.req.Target)
+		return res, nil
+	}, statusCh)
+	if err != nil {
+		// FailedTarget stays "" when every solve passed and the export failed.
+		out.Err = err
+		return out
+	}
+	out.Response = maps.Clone(resp.ExporterResponse)
+	return out
+}
+
+func (s *Session) solve(ctx context.Context, c gateway.Client, target string) (*gateway.Result, error) {
+	res, err := c.Solve(ctx, gateway.SolveRequest{
+		Frontend:       "dockerfile.v0",
+		FrontendOpt:    s.req.frontendOpt(target),
+		FrontendInputs: map[string]*pb.Definition{"context": s.contextDef},
+		Evaluate:       true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return nil, errors.New("the frontend returned no result")
+	}
+	return res, nil
+}
+
+// ExportStage builds one stage again (it is cached by then) and exports it as
+// an unnamed image: the image lands in BuildKit's content store only, so no
+// stage image is left in any image store. It returns the exporter response.
+func (s *Session) ExportStage(ctx context.Context, stage string, exports []client.ExportEntry) (map[string]string, error) {
+	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		return s.solve(ctx, c, stage)
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("export stage %q: %w", stage, err)
+	}
+	return resp.ExporterResponse, nil
+}

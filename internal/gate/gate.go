@@ -1,0 +1,327 @@
+// Package gate runs stagegate's pipeline: analyse the Dockerfile, build the
+// test stages then the final stage in one BuildKit session, measure every
+// built stage, and return one result.Result for the reporters.
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/dockerfile"
+	"github.com/stagegate/stagegate/internal/progress"
+	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/sizes"
+)
+
+// Config is one run's configuration, from flags or action inputs.
+type Config struct {
+	ContextDir  string
+	File        string // the Dockerfile; ContextDir/Dockerfile when empty
+	Target      string
+	TestTargets []string
+	BuildArgs   map[string]string
+	Labels      map[string]string
+	NoCache     bool
+	Platforms   []string
+	// SkipSizes turns off measuring stage sizes.
+	SkipSizes bool
+
+	Connect build.ConnectOptions
+	// Progress is the display mode of BuildKit's progress output to Out.
+	Progress progressui.DisplayMode
+	Out      io.Writer
+}
+
+// UsageError is a problem with the configuration: nothing was built.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// DockerfilePath is the Dockerfile the configuration names.
+func (c *Config) DockerfilePath() string {
+	if c.File != "" {
+		return c.File
+	}
+	return filepath.Join(c.ContextDir, "Dockerfile")
+}
+
+// Analyze reads and analyses the Dockerfile. A syntax error is returned as a
+// *dockerfile.Error; a missing file as a UsageError.
+func Analyze(cfg *Config) (*dockerfile.Graph, error) {
+	path := cfg.DockerfilePath()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("read Dockerfile: %w (set it with --file)", err)
+	}
+	opts := dockerfile.Options{BuildArgs: cfg.BuildArgs}
+	if len(cfg.Platforms) > 0 {
+		p, err := parsePlatform(cfg.Platforms[0])
+		if err != nil {
+			return nil, usageErrorf("--platform %q: %w", cfg.Platforms[0], err)
+		}
+		opts.TargetPlatform = &p
+	}
+	return dockerfile.Parse(path, data, opts)
+}
+
+// Run builds and measures; it returns a result whenever the configuration was
+// usable, also when the build failed (the error is then nil and the result
+// says "failed"). The error is non-nil for a UsageError or when no builder
+// could be reached.
+func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
+	started := time.Now()
+	if st, err := os.Stat(cfg.ContextDir); err != nil || !st.IsDir() {
+		return nil, usageErrorf("build context %q is not a directory", cfg.ContextDir)
+	}
+	res := &result.Result{
+		File:        cfg.DockerfilePath(),
+		Context:     cfg.ContextDir,
+		StartedAt:   started.UTC(),
+		TestTargets: []string{},
+		Stages:      []result.Stage{},
+	}
+	defer func() { res.Duration = time.Since(started).Seconds() }()
+
+	g, err := Analyze(cfg)
+	var dfErr *dockerfile.Error
+	if errors.As(err, &dfErr) {
+		res.Result = result.Failed
+		res.Error = err.Error()
+		res.Failure = &result.Failure{File: res.File, Line: dfErr.Line, EndLine: max(dfErr.EndLine, dfErr.Line), Message: dfErr.Err.Error(), LogTail: []string{}}
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	plan, err := g.Plan(cfg.Target, cfg.TestTargets)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	res.Target = plan.Target.Name
+	for _, t := range plan.Tests {
+		res.TestTargets = append(res.TestTargets, t.Name)
+	}
+
+	b, err := build.Connect(ctx, cfg.Connect)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	res.Builder = b.Address
+
+	req := build.Request{
+		ContextDir:     cfg.ContextDir,
+		DockerfilePath: cfg.DockerfilePath(),
+		Target:         plan.Target.Name,
+		BuildArgs:      cfg.BuildArgs,
+		Labels:         cfg.Labels,
+		NoCache:        cfg.NoCache,
+		Platforms:      cfg.Platforms,
+		// An unnamed image: it stays in BuildKit's content store, where its
+		// manifest is read for the sizes, and in no image store.
+		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}},
+	}
+	for _, t := range plan.Tests {
+		// A test stage that is also the target is built once, as the target.
+		if t != plan.Target {
+			req.Tests = append(req.Tests, t.Name)
+		}
+	}
+	sess, err := b.NewSession(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+
+	soleStage := ""
+	if len(g.Stages) == 1 {
+		soleStage = g.Stages[0].Name
+	}
+	tracker := progress.NewTracker(soleStage)
+	out := cfg.Out
+	if out == nil {
+		out = io.Discard
+	}
+	mode := cfg.Progress
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return nil, usageErrorf("--progress %q: %w", mode, err)
+	}
+	statusCh, waitDisplay := tracker.Display(ctx, display)
+	outcome := sess.Build(ctx, statusCh)
+	if err := waitDisplay(); err != nil && outcome.Err == nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("progress display: %v", err))
+	}
+
+	res.Stages = stageResults(g, plan, tracker, outcome)
+	if outcome.Err != nil {
+		res.Result = result.Failed
+		res.Failure = failure(g, tracker, outcome, res.File)
+		res.Error = res.Failure.Message
+		if s := res.Stage(res.Failure.Stage); s != nil {
+			s.Status = result.StatusFailed
+		}
+	} else {
+		res.Result = result.Passed
+	}
+	for _, w := range tracker.Warnings() {
+		res.Warnings = append(res.Warnings, warningText(res.File, w))
+	}
+	if !cfg.SkipSizes {
+		measure(ctx, b, sess, res, outcome)
+	}
+	return res, nil
+}
+
+// stageResults turns the stream's per-stage stats into result rows for every
+// stage the plan reaches.
+func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Tracker, out *build.Outcome) []result.Stage {
+	stats := tr.Stages()
+	var solved []*dockerfile.Stage
+	for _, name := range out.Solved {
+		if st, ok := g.Stage(name); ok {
+			solved = append(solved, st)
+		}
+	}
+	built := map[int]bool{}
+	for _, st := range g.Reach(solved...) {
+		built[st.Index] = true
+	}
+	rows := make([]result.Stage, 0, len(plan.Stages))
+	for _, st := range plan.Stages {
+		row := Describe(g, plan, st)
+		s := stats[st.Name]
+		switch {
+		case s != nil && s.Failed != nil:
+			row.Status = result.StatusFailed
+		case s != nil && s.Completed:
+			row.Status = result.StatusPassed
+			if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
+				row.Status = result.StatusCached
+			}
+		case s != nil:
+			row.Status = result.StatusCancelled
+		case built[st.Index]:
+			// A stage with no step of its own (FROM another stage, then only
+			// metadata instructions) is built when its target is.
+			row.Status = result.StatusPassed
+		default:
+			row.Status = result.StatusSkipped
+		}
+		if s != nil {
+			row.Duration = s.Duration.Seconds()
+			row.Steps = s.Steps
+			row.CachedSteps = s.CachedSteps
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// Describe is a stage's result row before anything is built: where it is,
+// what it stands on and why the plan builds it.
+func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) result.Stage {
+	row := result.Stage{
+		Name:    st.Name,
+		Index:   st.Index,
+		Line:    st.Line,
+		EndLine: st.EndLine,
+		Base:    st.Base,
+	}
+	if st.BaseStage >= 0 {
+		row.BaseStage = g.Stages[st.BaseStage].Name
+	}
+	for _, d := range st.Deps {
+		if d.Stage >= 0 && !slices.Contains(row.DependsOn, g.Stages[d.Stage].Name) {
+			row.DependsOn = append(row.DependsOn, g.Stages[d.Stage].Name)
+		}
+	}
+	if slices.Contains(plan.Tests, st) {
+		row.Roles = append(row.Roles, result.RoleTest)
+	}
+	if st == plan.Target {
+		row.Roles = append(row.Roles, result.RoleTarget)
+	}
+	if len(row.Roles) == 0 && slices.Contains(plan.Stages, st) {
+		row.Roles = []result.Role{result.RoleDep}
+	}
+	return row
+}
+
+func warningText(file string, w *client.VertexWarning) string {
+	line := 0
+	if len(w.Range) > 0 {
+		line = int(w.Range[0].Start.Line)
+	}
+	if line > 0 {
+		return fmt.Sprintf("%s:%d: %s", file, line, w.Short)
+	}
+	return string(w.Short)
+}
+
+// measure sizes every stage that was built: the final target from the
+// build's own export, the others by exporting them, cached, in the same session.
+func measure(ctx context.Context, b *build.Builder, sess *build.Session, res *result.Result, out *build.Outcome) {
+	meter := sizes.NewMeter(b.Client.ContentClient())
+	sized := map[string]sizes.Size{}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
+			continue
+		}
+		resp := out.Response
+		if !st.HasRole(result.RoleTarget) || resp == nil {
+			var err error
+			resp, err = sess.ExportStage(ctx, st.Name, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+			if err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, build.Explain(err)))
+				continue
+			}
+		}
+		desc, err := sizes.Descriptor(resp)
+		if err == nil {
+			var s sizes.Size
+			s, err = meter.Image(ctx, desc)
+			if err == nil {
+				sized[st.Name] = s
+				st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
+				if st.HasRole(result.RoleTarget) {
+					res.Image = &result.Image{Digest: desc.Digest.String(), Size: st.Size, CompressedSize: st.CompressedSize}
+				}
+			}
+		}
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, err))
+		}
+	}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		base, ok := sized[st.BaseStage]
+		if st.Size != nil && ok {
+			st.BaseDelta = ptr(*st.Size - base.Uncompressed)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func parsePlatform(s string) (ocispecs.Platform, error) { return platforms.Parse(s) }

@@ -1,0 +1,310 @@
+// Package progress reads BuildKit's SolveStatus stream once and keeps what the
+// reports need: per-stage timings and cache hits, the last lines each step
+// printed, and the build's warnings. It forwards every status unchanged to a
+// display (BuildKit's own progressui), so the user sees the usual output.
+package progress
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// Limits that keep memory bounded whatever a build prints.
+const (
+	// DefaultTailLines is how many lines of a step's output are kept.
+	DefaultTailLines = 30
+	// MaxLineBytes is where a kept line is cut.
+	MaxLineBytes = 4096
+)
+
+// Tracker accumulates a build's status. It is safe for concurrent use.
+type Tracker struct {
+	mu sync.Mutex
+	// soleStage names the stage of step vertices that carry no stage name,
+	// which BuildKit does for single-stage Dockerfiles.
+	soleStage string
+	tailLines int
+	vertices  map[digest.Digest]*vertex
+	warnings  []*client.VertexWarning
+}
+
+type vertex struct {
+	name      string
+	step      stepName
+	started   *time.Time
+	completed *time.Time
+	// ran is set once the vertex completed without a cache hit; a later
+	// report of the same digest as cached (a second solve in the session)
+	// does not make it cached.
+	ran    bool
+	cached bool
+	// statuses: the vertex reported progress other than resolving (a FROM
+	// step does when it pulls layers, and never says "cached" when it does not).
+	statuses bool
+	err      string
+	log      *tail
+}
+
+// reused reports whether the vertex did no work: BuildKit said it was cached,
+// or it is a FROM step that pulled nothing.
+func (vx *vertex) reused() bool {
+	if vx.cached && !vx.ran {
+		return true
+	}
+	return vx.step.from && vx.completed != nil && vx.err == "" && !vx.statuses
+}
+
+// NewTracker returns a Tracker. soleStage is the stage name to use for
+// unprefixed steps (the name of the only stage, or "" when there are several).
+func NewTracker(soleStage string) *Tracker {
+	return &Tracker{soleStage: soleStage, tailLines: DefaultTailLines, vertices: map[digest.Digest]*vertex{}}
+}
+
+// Update records one status message.
+func (t *Tracker) Update(s *client.SolveStatus) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, v := range s.Vertexes {
+		vx := t.vertex(v.Digest)
+		if vx.name == "" && v.Name != "" {
+			vx.name = v.Name
+			vx.step = parseStepName(v.Name)
+		}
+		if v.Started != nil && (vx.started == nil || v.Started.Before(*vx.started)) {
+			vx.started = v.Started
+		}
+		if v.Completed != nil {
+			if vx.completed == nil || v.Completed.After(*vx.completed) {
+				vx.completed = v.Completed
+			}
+			if v.Cached {
+				vx.cached = true
+			} else {
+				vx.ran = true
+			}
+		}
+		if v.Error != "" && vx.err == "" {
+			vx.err = v.Error
+		}
+	}
+	for _, st := range s.Statuses {
+		// "resolve <ref>" comes with every FROM, pulled or not; layer
+		// downloads and extraction mean work was done.
+		if !strings.HasPrefix(st.ID, "resolve ") {
+			t.vertex(st.Vertex).statuses = true
+		}
+	}
+	for _, l := range s.Logs {
+		vx := t.vertex(l.Vertex)
+		if vx.log == nil {
+			vx.log = newTail(t.tailLines)
+		}
+		vx.log.Write(l.Data)
+	}
+	t.warnings = append(t.warnings, s.Warnings...)
+}
+
+func (t *Tracker) vertex(d digest.Digest) *vertex {
+	vx, ok := t.vertices[d]
+	if !ok {
+		vx = &vertex{}
+		t.vertices[d] = vx
+	}
+	return vx
+}
+
+// Forward records every status from in, passes it on to out and closes out
+// when in is closed.
+func (t *Tracker) Forward(in <-chan *client.SolveStatus, out chan<- *client.SolveStatus) {
+	defer close(out)
+	for s := range in {
+		t.Update(s)
+		out <- s
+	}
+}
+
+// Display runs BuildKit's progress display for a stream. It returns a channel
+// to send statuses to and a function that waits for the display to finish.
+func (t *Tracker) Display(ctx context.Context, d progressui.Display) (chan *client.SolveStatus, func() error) {
+	in := make(chan *client.SolveStatus)
+	out := make(chan *client.SolveStatus)
+	errc := make(chan error, 1)
+	go t.Forward(in, out)
+	go func() {
+		_, err := d.UpdateFrom(context.WithoutCancel(ctx), out)
+		errc <- err
+	}()
+	return in, func() error { return <-errc }
+}
+
+// StageStats is what the status stream says about one stage.
+type StageStats struct {
+	// Steps and CachedSteps count the stage's step vertices seen.
+	Steps       int
+	CachedSteps int
+	// Ran: at least one step completed without a cache hit.
+	Ran bool
+	// Completed: every step seen completed.
+	Completed bool
+	// Duration is the union of the steps' [started, completed] intervals.
+	Duration time.Duration
+	Started  time.Time
+	// Failed is the first failing step, if any.
+	Failed *Step
+}
+
+// Step is one vertex of a stage.
+type Step struct {
+	Digest  digest.Digest
+	Name    string
+	Error   string
+	LogTail []string
+}
+
+// Stages returns the stats of every stage that had steps, by stage name.
+func (t *Tracker) Stages() map[string]*StageStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	type span struct{ from, to time.Time }
+	spans := map[string][]span{}
+	out := map[string]*StageStats{}
+	for d, vx := range t.vertices {
+		stage := vx.step.stage
+		if !vx.step.ok {
+			continue
+		}
+		if stage == "" {
+			stage = t.soleStage
+		}
+		st := out[stage]
+		if st == nil {
+			st = &StageStats{Completed: true}
+			out[stage] = st
+		}
+		st.Steps++
+		if vx.reused() {
+			st.CachedSteps++
+		} else if vx.ran {
+			st.Ran = true
+		}
+		if vx.completed == nil {
+			st.Completed = false
+		}
+		if vx.err != "" && st.Failed == nil {
+			st.Failed = &Step{Digest: d, Name: vx.name, Error: vx.err, LogTail: vx.log.Lines()}
+		}
+		if vx.started != nil {
+			end := time.Now()
+			if vx.completed != nil {
+				end = *vx.completed
+			}
+			spans[stage] = append(spans[stage], span{*vx.started, end})
+			if st.Started.IsZero() || vx.started.Before(st.Started) {
+				st.Started = *vx.started
+			}
+		}
+	}
+	for stage, ss := range spans {
+		sort.Slice(ss, func(i, j int) bool { return ss[i].from.Before(ss[j].from) })
+		var total time.Duration
+		cur := ss[0]
+		for _, s := range ss[1:] {
+			if s.from.After(cur.to) {
+				total += cur.to.Sub(cur.from)
+				cur = s
+				continue
+			}
+			if s.to.After(cur.to) {
+				cur.to = s.to
+			}
+		}
+		total += cur.to.Sub(cur.from)
+		out[stage].Duration = total
+	}
+	return out
+}
+
+// Step returns what is known of one vertex, or nil.
+func (t *Tracker) Step(d digest.Digest) *Step {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vx, ok := t.vertices[d]
+	if !ok {
+		return nil
+	}
+	return &Step{Digest: d, Name: vx.name, Error: vx.err, LogTail: vx.log.Lines()}
+}
+
+// StageOf returns the stage a vertex belongs to ("" when none).
+func (t *Tracker) StageOf(d digest.Digest) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vx, ok := t.vertices[d]
+	if !ok || !vx.step.ok {
+		return ""
+	}
+	if vx.step.stage == "" {
+		return t.soleStage
+	}
+	return vx.step.stage
+}
+
+// Warnings returns the build's warnings (lint checks and others).
+func (t *Tracker) Warnings() []*client.VertexWarning {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]*client.VertexWarning(nil), t.warnings...)
+}
+
+// stepName is a Dockerfile step vertex name, "[platform stage i/N] INSTR".
+type stepName struct {
+	ok       bool
+	platform string
+	stage    string
+	index    int
+	total    int
+	from     bool // a FROM step
+}
+
+// parseStepName reads the prefix dockerfile2llb gives step vertices
+// (prefixCommand in BuildKit's convert.go). Stage names cannot contain "/",
+// platforms always do, which tells the two apart.
+func parseStepName(name string) stepName {
+	if !strings.HasPrefix(name, "[") {
+		return stepName{}
+	}
+	end := strings.IndexByte(name, ']')
+	if end < 0 {
+		return stepName{}
+	}
+	fields := strings.Fields(name[1:end])
+	if len(fields) == 0 {
+		return stepName{}
+	}
+	i, n, ok := strings.Cut(fields[len(fields)-1], "/")
+	if !ok {
+		return stepName{}
+	}
+	index, err1 := strconv.Atoi(i)
+	total, err2 := strconv.Atoi(n)
+	if err1 != nil || err2 != nil {
+		return stepName{}
+	}
+	s := stepName{ok: true, index: index, total: total, from: strings.HasPrefix(strings.TrimSpace(name[end+1:]), "FROM ")}
+	for _, f := range fields[:len(fields)-1] {
+		if strings.Contains(f, "/") {
+			s.platform = f
+		} else {
+			s.stage = f
+		}
+	}
+	return s
+}

@@ -1,0 +1,140 @@
+// Package sizes measures the image a stage would produce: the layers' tar
+// sizes (what `docker image ls` shows) and their compressed sizes (what a
+// registry holds). BuildKit reports neither, so the image is exported into
+// BuildKit's content store and its manifest read back.
+package sizes
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/content/proxy"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/archive/compression"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Size is an image's weight.
+type Size struct {
+	// Uncompressed is the sum of the layers' tar sizes.
+	Uncompressed int64
+	// Compressed is the sum of the layer blobs as stored (and pushed).
+	Compressed int64
+	// Layers is the number of layers.
+	Layers int
+}
+
+// Meter reads images from a content store. It remembers each layer's
+// uncompressed size, so layers shared by several stages are read once.
+type Meter struct {
+	store content.Provider
+
+	mu           sync.Mutex
+	uncompressed map[digest.Digest]int64
+}
+
+// NewMeter reads through BuildKit's content API.
+func NewMeter(cc contentapi.ContentClient) *Meter {
+	return NewMeterFromProvider(proxy.NewContentStore(cc))
+}
+
+// NewMeterFromProvider reads from any content provider.
+func NewMeterFromProvider(p content.Provider) *Meter {
+	return &Meter{store: p, uncompressed: map[digest.Digest]int64{}}
+}
+
+// Descriptor returns the image descriptor an image exporter responded with.
+func Descriptor(resp map[string]string) (ocispecs.Descriptor, error) {
+	var desc ocispecs.Descriptor
+	raw, ok := resp[exptypes.ExporterImageDescriptorKey]
+	if !ok {
+		return desc, fmt.Errorf("the exporter's response has no %s", exptypes.ExporterImageDescriptorKey)
+	}
+	dt, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return desc, fmt.Errorf("decode image descriptor: %w", err)
+	}
+	if err := json.Unmarshal(dt, &desc); err != nil {
+		return desc, fmt.Errorf("decode image descriptor: %w", err)
+	}
+	return desc, nil
+}
+
+// Image sizes the image desc points at: a manifest, or an index whose first
+// image manifest (attestations aside) is measured.
+func (m *Meter) Image(ctx context.Context, desc ocispecs.Descriptor) (Size, error) {
+	if images.IsIndexType(desc.MediaType) {
+		var idx ocispecs.Index
+		if err := m.readJSON(ctx, desc, &idx); err != nil {
+			return Size{}, err
+		}
+		for _, d := range idx.Manifests {
+			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+				continue
+			}
+			return m.Image(ctx, d)
+		}
+		return Size{}, fmt.Errorf("index %s holds no image manifest", desc.Digest)
+	}
+	var mf ocispecs.Manifest
+	if err := m.readJSON(ctx, desc, &mf); err != nil {
+		return Size{}, err
+	}
+	s := Size{Layers: len(mf.Layers)}
+	for _, l := range mf.Layers {
+		s.Compressed += l.Size
+		u, err := m.layer(ctx, l)
+		if err != nil {
+			return Size{}, err
+		}
+		s.Uncompressed += u
+	}
+	return s, nil
+}
+
+func (m *Meter) readJSON(ctx context.Context, desc ocispecs.Descriptor, v any) error {
+	dt, err := content.ReadBlob(ctx, m.store, desc)
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", desc.MediaType, desc.Digest, err)
+	}
+	if err := json.Unmarshal(dt, v); err != nil {
+		return fmt.Errorf("decode %s %s: %w", desc.MediaType, desc.Digest, err)
+	}
+	return nil
+}
+
+// layer returns a layer's uncompressed size, decompressing it once.
+func (m *Meter) layer(ctx context.Context, desc ocispecs.Descriptor) (int64, error) {
+	m.mu.Lock()
+	n, ok := m.uncompressed[desc.Digest]
+	m.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	ra, err := m.store.ReaderAt(ctx, desc)
+	if err != nil {
+		return 0, fmt.Errorf("open layer %s: %w", desc.Digest, err)
+	}
+	defer ra.Close()
+	r, err := compression.DecompressStream(content.NewReader(ra))
+	if err != nil {
+		return 0, fmt.Errorf("decompress layer %s: %w", desc.Digest, err)
+	}
+	defer r.Close()
+	n, err = io.Copy(io.Discard, r)
+	if err != nil {
+		return 0, fmt.Errorf("read layer %s: %w", desc.Digest, err)
+	}
+	m.mu.Lock()
+	m.uncompressed[desc.Digest] = n
+	m.mu.Unlock()
+	return n, nil
+}
