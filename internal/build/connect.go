@@ -157,9 +157,21 @@ func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, e
 		if pingCtx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("no answer within %s", opts.Timeout)
 		}
-		return nil, Explain(err)
+		return nil, tlsHint(Explain(err), opts.TLS)
 	}
 	return &Builder{Client: cl, Address: c.addr, Engine: c.engine}, nil
+}
+
+// tlsHint adds what to check to a TLS failure.
+func tlsHint(err error, tls TLS) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "certificate required") || (tls.CA != "" && tls.Cert == ""):
+		return fmt.Errorf("%w (the builder may require a client certificate: set --tls-cert and --tls-key)", err)
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
+		return fmt.Errorf("%w (check that --tls-ca is the CA that signed the builder's certificate, and --tls-server-name)", err)
+	}
+	return err
 }
 
 // Explain turns a gRPC status from the builder into a plain error that keeps
@@ -177,6 +189,7 @@ func Explain(err error) error {
 	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
 		msg = strings.Trim(msg[i+len("desc = "):], `"`)
 	}
+	msg = strings.ReplaceAll(msg, `\"`, `"`)
 	msg = strings.TrimPrefix(msg, "transport: ")
 	msg = strings.TrimPrefix(msg, "Error while dialing: ")
 	msg = strings.TrimPrefix(msg, "authentication handshake failed: ")

@@ -213,7 +213,7 @@ func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Track
 		switch {
 		case s != nil && s.Failed != nil:
 			row.Status = result.StatusFailed
-		case s != nil && s.Completed:
+		case s != nil && s.Done:
 			row.Status = result.StatusPassed
 			if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
 				row.Status = result.StatusCached
@@ -229,6 +229,9 @@ func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Track
 		}
 		if s != nil {
 			row.Duration = s.Duration.Seconds()
+			if !s.Started.IsZero() {
+				row.StartedAt, row.CompletedAt = ptr(s.Started.UTC()), ptr(s.Ended.UTC())
+			}
 			row.Steps = s.Steps
 			row.CachedSteps = s.CachedSteps
 		}

@@ -152,11 +152,13 @@ type StageStats struct {
 	CachedSteps int
 	// Ran: at least one step completed without a cache hit.
 	Ran bool
-	// Completed: every step seen completed.
-	Completed bool
-	// Duration is the union of the steps' [started, completed] intervals.
+	// Done: every step seen completed.
+	Done bool
+	// Duration is the union of the steps' [started, completed] intervals,
+	// which Started and Ended bound.
 	Duration time.Duration
 	Started  time.Time
+	Ended    time.Time
 	// Failed is the first failing step, if any.
 	Failed *Step
 }
@@ -186,7 +188,7 @@ func (t *Tracker) Stages() map[string]*StageStats {
 		}
 		st := out[stage]
 		if st == nil {
-			st = &StageStats{Completed: true}
+			st = &StageStats{Done: true}
 			out[stage] = st
 		}
 		st.Steps++
@@ -196,7 +198,7 @@ func (t *Tracker) Stages() map[string]*StageStats {
 			st.Ran = true
 		}
 		if vx.completed == nil {
-			st.Completed = false
+			st.Done = false
 		}
 		if vx.err != "" && st.Failed == nil {
 			st.Failed = &Step{Digest: d, Name: vx.name, Error: vx.err, LogTail: vx.log.Lines()}
@@ -209,6 +211,9 @@ func (t *Tracker) Stages() map[string]*StageStats {
 			spans[stage] = append(spans[stage], span{*vx.started, end})
 			if st.Started.IsZero() || vx.started.Before(st.Started) {
 				st.Started = *vx.started
+			}
+			if end.After(st.Ended) {
+				st.Ended = end
 			}
 		}
 	}

@@ -73,10 +73,13 @@ type Stage struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	Roles     []Role   `json:"roles,omitempty"`
 
-	Status      Status  `json:"status"`
-	Duration    float64 `json:"duration_seconds"`
-	Steps       int     `json:"steps"`
-	CachedSteps int     `json:"cached_steps"`
+	Status   Status  `json:"status"`
+	Duration float64 `json:"duration_seconds"`
+	// StartedAt / CompletedAt bound the stage's steps; nil when none ran.
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	Steps       int        `json:"steps"`
+	CachedSteps int        `json:"cached_steps"`
 
 	// Sizes of the image this stage would produce; nil when unknown.
 	Size           *int64 `json:"size_bytes"`
