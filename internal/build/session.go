@@ -34,6 +34,8 @@ type Request struct {
 	Platforms []string
 	// Exports receive the final target's result.
 	Exports []client.ExportEntry
+	// OnTarget, when set, is called before each target is solved.
+	OnTarget func(target string, test bool)
 }
 
 // frontendOpt is what the dockerfile frontend is asked to build.
@@ -147,7 +149,9 @@ func (s *Session) solveOpt(exports []client.ExportEntry) client.SolveOpt {
 type Outcome struct {
 	// Response is the final target's exporter response.
 	Response map[string]string
-	// FailedTarget is the target whose solve failed, "" when none did.
+	// SolveFailed is set when a target's solve failed (not the export);
+	// FailedTarget is that target.
+	SolveFailed  bool
 	FailedTarget string
 	// Solved lists the targets that were solved successfully, in order.
 	Solved []string
@@ -163,22 +167,27 @@ func (s *Session) Build(ctx context.Context, statusCh chan *client.SolveStatus) 
 	out := &Outcome{}
 	resp, err := s.b.Client.Build(ctx, s.solveOpt(s.req.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		for _, t := range s.req.Tests {
+			if s.req.OnTarget != nil {
+				s.req.OnTarget(t, true)
+			}
 			if _, err := s.solve(ctx, c, t); err != nil {
-				out.FailedTarget = t
+				out.SolveFailed, out.FailedTarget = true, t
 				return nil, err
 			}
 			out.Solved = append(out.Solved, t)
 		}
+		if s.req.OnTarget != nil {
+			s.req.OnTarget(s.req.Target, false)
+		}
 		res, err := s.solve(ctx, c, s.req.Target)
 		if err != nil {
-			out.FailedTarget = s.req.Target
+			out.SolveFailed, out.FailedTarget = true, s.req.Target
 			return nil, err
 		}
 		out.Solved = append(out.Solved, s.req.Target)
 		return res, nil
 	}, statusCh)
 	if err != nil {
-		// FailedTarget stays "" when every solve passed and the export failed.
 		out.Err = err
 		return out
 	}

@@ -141,8 +141,8 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		}
 	}
 	for _, st := range g.Stages {
-		if err := g.addCommandDeps(st, byName, addImage); err != nil {
-			return nil, &Error{File: file, Line: st.Line, Err: err}
+		if line, err := g.addCommandDeps(st, lex, byName, addImage); err != nil {
+			return nil, &Error{File: file, Line: line, Err: err}
 		}
 	}
 	return g, nil
@@ -202,8 +202,8 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 
 // addCommandDeps records COPY --from and RUN --mount=from uses, resolved the
 // way BuildKit resolves them: names and (for COPY) indexes of earlier stages,
-// anything else an image.
-func (g *Graph) addCommandDeps(st *Stage, byName map[string]int, addImage func(string)) error {
+// anything else an image. An error comes with the line of the instruction.
+func (g *Graph) addCommandDeps(st *Stage, lex *shell.Lex, byName map[string]int, addImage func(string)) (int, error) {
 	add := func(kind DepKind, from string, line int, allowIndex bool) error {
 		if from == "" {
 			return nil
@@ -212,7 +212,7 @@ func (g *Graph) addCommandDeps(st *Stage, byName map[string]int, addImage func(s
 		if !isStage && allowIndex {
 			if n, err := strconv.Atoi(from); err == nil {
 				if n < 0 || n >= len(g.Stages) {
-					return fmt.Errorf("line %d: COPY --from=%d: there is no stage %d (stages are numbered 0 to %d)", line, n, n, len(g.Stages)-1)
+					return fmt.Errorf("COPY --from=%d: there is no stage %d (stages are numbered 0 to %d)", n, n, len(g.Stages)-1)
 				}
 				j, isStage = n, true
 			}
@@ -223,7 +223,7 @@ func (g *Graph) addCommandDeps(st *Stage, byName map[string]int, addImage func(s
 			return nil
 		}
 		if j >= st.Index {
-			return fmt.Errorf("line %d: stage %q uses stage %q, which is not defined before it: move %q above %q", line, st.Name, g.Stages[j].Name, g.Stages[j].Name, st.Name)
+			return fmt.Errorf("stage %q uses stage %q, which is not defined before it: move %q above %q", st.Name, g.Stages[j].Name, g.Stages[j].Name, st.Name)
 		}
 		st.Deps = append(st.Deps, Dep{Kind: kind, Stage: j, Line: line})
 		return nil
@@ -232,8 +232,15 @@ func (g *Graph) addCommandDeps(st *Stage, byName map[string]int, addImage func(s
 		line := firstLine(cmd.Location())
 		switch c := cmd.(type) {
 		case *instructions.CopyCommand:
+			// BuildKit refuses --from values that shell processing would
+			// change ($VAR, quotes, escapes) before it resolves any stage.
+			if c.From != "" {
+				if w, _, err := lex.ProcessWord(c.From, shell.EnvsFromSlice(nil)); err != nil || w != c.From {
+					return line, fmt.Errorf("COPY --from=%s: variable expansion is not supported for --from; define a stage with FROM using a global ARG instead", c.From)
+				}
+			}
 			if err := add(DepCopy, c.From, line, true); err != nil {
-				return err
+				return line, err
 			}
 		case *instructions.RunCommand:
 			for _, m := range instructions.GetMounts(c) {
@@ -241,12 +248,12 @@ func (g *Graph) addCommandDeps(st *Stage, byName map[string]int, addImage func(s
 					continue
 				}
 				if err := add(DepMount, m.From, line, false); err != nil {
-					return err
+					return line, err
 				}
 			}
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // metaArgEnv is the environment FROM lines expand in: BuildKit's platform

@@ -22,7 +22,10 @@ const excerptContext = 2
 // last lines of output.
 func failure(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file string) *result.Failure {
 	err := out.Err
-	f := &result.Failure{File: file, Stage: out.FailedTarget, Message: message(err), LogTail: []string{}}
+	f := &result.Failure{File: file, Message: message(err), LogTail: []string{}}
+	if out.SolveFailed {
+		f.Stage = stageOf(g, out.FailedTarget).Name
+	}
 	for _, src := range errdefs.Sources(err) {
 		if len(src.Ranges) == 0 {
 			continue

@@ -36,12 +36,23 @@ type Config struct {
 	Platforms   []string
 	// SkipSizes turns off measuring stage sizes.
 	SkipSizes bool
+	// OnPhase, when set, is called as each phase starts: PhaseTest before
+	// the first test stage, PhaseImage before the final target.
+	OnPhase func(Phase)
 
 	Connect build.ConnectOptions
 	// Progress is the display mode of BuildKit's progress output to Out.
 	Progress progressui.DisplayMode
 	Out      io.Writer
 }
+
+// Phase is a part of a run that a check reports on.
+type Phase string
+
+const (
+	PhaseTest  Phase = "test"  // building the test stages
+	PhaseImage Phase = "image" // building the final target
+)
 
 // UsageError is a problem with the configuration: nothing was built.
 type UsageError struct{ Err error }
@@ -125,10 +136,14 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	defer b.Close()
 	res.Builder = b.Address
 
+	target, err := frontendTarget(g, plan.Target)
+	if err != nil {
+		return nil, err
+	}
 	req := build.Request{
 		ContextDir:     cfg.ContextDir,
 		DockerfilePath: cfg.DockerfilePath(),
-		Target:         plan.Target.Name,
+		Target:         target,
 		BuildArgs:      cfg.BuildArgs,
 		Labels:         cfg.Labels,
 		NoCache:        cfg.NoCache,
@@ -137,11 +152,28 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		// manifest is read for the sizes, and in no image store.
 		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}},
 	}
+	if cfg.OnPhase != nil {
+		testStarted := false
+		req.OnTarget = func(_ string, test bool) {
+			switch {
+			case !test:
+				cfg.OnPhase(PhaseImage)
+			case !testStarted:
+				testStarted = true
+				cfg.OnPhase(PhaseTest)
+			}
+		}
+	}
 	for _, t := range plan.Tests {
 		// A test stage that is also the target is built once, as the target.
-		if t != plan.Target {
-			req.Tests = append(req.Tests, t.Name)
+		if t == plan.Target {
+			continue
 		}
+		name, err := frontendTarget(g, t)
+		if err != nil {
+			return nil, err
+		}
+		req.Tests = append(req.Tests, name)
 	}
 	sess, err := b.NewSession(ctx, req)
 	if err != nil {
@@ -176,6 +208,9 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if outcome.Err != nil {
 		res.Result = result.Failed
 		res.Failure = failure(g, tracker, outcome, res.File)
+		if outcome.SolveFailed {
+			res.Failure.Target = stageOf(g, outcome.FailedTarget).Name
+		}
 		res.Error = res.Failure.Message
 		if s := res.Stage(res.Failure.Stage); s != nil {
 			s.Status = result.StatusFailed
@@ -187,9 +222,30 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		res.Warnings = append(res.Warnings, warningText(res.File, w))
 	}
 	if !cfg.SkipSizes {
-		measure(ctx, b, sess, res, outcome)
+		measure(ctx, g, b, sess, res, outcome)
 	}
 	return res, nil
+}
+
+// frontendTarget is the name the dockerfile frontend knows a stage by: its
+// name, or "" (the default target) for an unnamed last stage. BuildKit cannot
+// build any other unnamed stage on its own.
+func frontendTarget(g *dockerfile.Graph, st *dockerfile.Stage) (string, error) {
+	switch {
+	case st.Named:
+		return st.Name, nil
+	case st.Index == len(g.Stages)-1:
+		return "", nil
+	}
+	return "", usageErrorf("stage %d (line %d) has no name, and BuildKit builds only named stages or the last one: name it with \"FROM %s AS <name>\"", st.Index, st.Line, st.BaseRaw)
+}
+
+// stageOf is the stage a frontend target names (see frontendTarget).
+func stageOf(g *dockerfile.Graph, target string) *dockerfile.Stage {
+	if st, ok := g.Stage(target); ok && target != "" {
+		return st
+	}
+	return g.Stages[len(g.Stages)-1]
 }
 
 // stageResults turns the stream's per-stage stats into result rows for every
@@ -198,9 +254,7 @@ func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Track
 	stats := tr.Stages()
 	var solved []*dockerfile.Stage
 	for _, name := range out.Solved {
-		if st, ok := g.Stage(name); ok {
-			solved = append(solved, st)
-		}
+		solved = append(solved, stageOf(g, name))
 	}
 	built := map[int]bool{}
 	for _, st := range g.Reach(solved...) {
@@ -267,6 +321,11 @@ func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) 
 	if len(row.Roles) == 0 && slices.Contains(plan.Stages, st) {
 		row.Roles = []result.Role{result.RoleDep}
 	}
+	for _, t := range append(slices.Clone(plan.Tests), plan.Target) {
+		if slices.Contains(g.Reach(t), st) && !slices.Contains(row.ReachedBy, t.Name) {
+			row.ReachedBy = append(row.ReachedBy, t.Name)
+		}
+	}
 	return row
 }
 
@@ -283,7 +342,7 @@ func warningText(file string, w *client.VertexWarning) string {
 
 // measure sizes every stage that was built: the final target from the
 // build's own export, the others by exporting them, cached, in the same session.
-func measure(ctx context.Context, b *build.Builder, sess *build.Session, res *result.Result, out *build.Outcome) {
+func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, sess *build.Session, res *result.Result, out *build.Outcome) {
 	meter := sizes.NewMeter(b.Client.ContentClient())
 	sized := map[string]sizes.Size{}
 	for i := range res.Stages {
@@ -293,8 +352,12 @@ func measure(ctx context.Context, b *build.Builder, sess *build.Session, res *re
 		}
 		resp := out.Response
 		if !st.HasRole(result.RoleTarget) || resp == nil {
-			var err error
-			resp, err = sess.ExportStage(ctx, st.Name, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+			target, err := frontendTarget(g, g.Stages[st.Index])
+			if err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
+				continue
+			}
+			resp, err = sess.ExportStage(ctx, target, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
 			if err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, build.Explain(err)))
 				continue

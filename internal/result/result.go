@@ -72,6 +72,9 @@ type Stage struct {
 	BaseStage string   `json:"base_stage,omitempty"`
 	DependsOn []string `json:"depends_on,omitempty"`
 	Roles     []Role   `json:"roles,omitempty"`
+	// ReachedBy lists the targets (test stages and the final target) that
+	// build this stage.
+	ReachedBy []string `json:"reached_by,omitempty"`
 
 	Status   Status  `json:"status"`
 	Duration float64 `json:"duration_seconds"`
@@ -90,7 +93,9 @@ type Stage struct {
 
 // Failure pins the step that failed to its Dockerfile lines.
 type Failure struct {
-	Stage    string   `json:"stage"`
+	Stage string `json:"stage"`
+	// Target is the target whose build failed: a test stage or the final target.
+	Target   string   `json:"target,omitempty"`
 	File     string   `json:"file"`
 	Line     int      `json:"line"`
 	EndLine  int      `json:"end_line"`
@@ -124,6 +129,19 @@ func (r *Result) Stage(name string) *Stage {
 		}
 	}
 	return nil
+}
+
+// TestPhaseFailed reports whether the run failed while building its test stages.
+func (r *Result) TestPhaseFailed() bool {
+	if r.Failure == nil {
+		return false
+	}
+	for _, t := range r.TestTargets {
+		if t == r.Failure.Target {
+			return true
+		}
+	}
+	return false
 }
 
 // HasRole reports whether the stage was built in the given role.

@@ -1,0 +1,11 @@
+# base installs the shared tooling
+FROM busybox AS base
+RUN mkdir /tools
+
+# test runs the checks against base
+FROM base AS test
+RUN ls /tools
+
+# This comment does not start with the stage name.
+FROM base AS release
+CMD ["sh"]

@@ -1,0 +1,3 @@
+ARG VERSION=1
+ARG
+FROM busybox

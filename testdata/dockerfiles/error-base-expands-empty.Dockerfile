@@ -1,0 +1,7 @@
+ARG BASE
+
+FROM busybox AS ok
+RUN echo ok
+
+FROM ${BASE} AS broken
+RUN echo broken

@@ -1,0 +1,2 @@
+FROM busybox AS build extra
+RUN echo ok

@@ -1,0 +1,3 @@
+ARG BASE=busybox
+RUN echo too early
+FROM ${BASE}

@@ -1,0 +1,4 @@
+FROM busybox
+ENV GREETING=hello
+RUN echo "$GREETING" > /greeting
+CMD ["cat", "/greeting"]
