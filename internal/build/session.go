@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
@@ -24,9 +27,11 @@ type Request struct {
 	// ContextDir is the build context; DockerfilePath the Dockerfile's path.
 	ContextDir     string
 	DockerfilePath string
-	// Tests are the test stages, solved first; Target is solved last.
-	Tests  []string
-	Target string
+	// Tests are the test stages, solved first and concurrently; Target is
+	// solved last, when they pass (or always, without FailFast).
+	Tests    []TestTarget
+	Target   string
+	FailFast bool
 
 	BuildArgs map[string]string
 	Labels    map[string]string
@@ -34,8 +39,29 @@ type Request struct {
 	Platforms []string
 	// Exports receive the final target's result.
 	Exports []client.ExportEntry
-	// OnTarget, when set, is called before each target is solved.
+	// OnTarget, when set, is called before each target is solved. It may
+	// be called from several goroutines at once.
 	OnTarget func(target string, test bool)
+}
+
+// TestTarget is a test stage and how its tests run.
+type TestTarget struct {
+	// Target is the stage's frontend target name.
+	Target string
+	// Run: after building the stage, run its image's entrypoint and command
+	// in a container inside BuildKit and take the exit code as the verdict.
+	Run bool
+	// Env is added to the image's environment for the run.
+	Env []string
+	// Network gives the run the host's network; without it, it has none.
+	Network bool
+	// Timeout bounds the run; zero means no bound.
+	Timeout time.Duration
+	// Reports are paths or globs (in the last path element) of test
+	// reports to read from the stage's filesystem after it ran.
+	Reports []string
+	// Output receives the run's stdout and stderr.
+	Output io.Writer
 }
 
 // frontendOpt is what the dockerfile frontend is asked to build.
@@ -147,6 +173,8 @@ func (s *Session) solveOpt(exports []client.ExportEntry) client.SolveOpt {
 
 // Outcome is what happened to the targets of a build.
 type Outcome struct {
+	// Tests are the test targets' outcomes, in the request's order.
+	Tests []*TestOutcome
 	// Response is the final target's exporter response.
 	Response map[string]string
 	// SolveFailed is set when a target's solve failed (not the export);
@@ -159,39 +187,63 @@ type Outcome struct {
 	Err error
 }
 
-// Build solves each test target (evaluated, so lazy results cannot hide a
-// failing step), then the final target, in one client.Build. The final target
-// is not built when a test fails. Every status goes to statusCh, which is closed
-// when the build ends.
+// Build solves the test targets concurrently (evaluated, so lazy results
+// cannot hide a failing step, and each run when asked), then the final
+// target, in one client.Build. With FailFast the final target is not built
+// when a test fails. Every status goes to statusCh, which is closed when the
+// build ends.
 func (s *Session) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
-	out := &Outcome{}
+	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
+	var testErr error
 	resp, err := s.b.Client.Build(ctx, s.solveOpt(s.req.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		for _, t := range s.req.Tests {
-			if s.req.OnTarget != nil {
-				s.req.OnTarget(t, true)
+		var wg sync.WaitGroup
+		for i, t := range s.req.Tests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.req.OnTarget != nil {
+					s.req.OnTarget(t.Target, true)
+				}
+				out.Tests[i] = s.test(ctx, c, t)
+			}()
+		}
+		wg.Wait()
+		for _, to := range out.Tests {
+			if to.Err != nil {
+				if testErr == nil {
+					testErr = to.Err
+					out.SolveFailed, out.FailedTarget = true, to.Target
+				}
+				continue
 			}
-			if _, err := s.solve(ctx, c, t); err != nil {
-				out.SolveFailed, out.FailedTarget = true, t
-				return nil, err
-			}
-			out.Solved = append(out.Solved, t)
+			out.Solved = append(out.Solved, to.Target)
+		}
+		if testErr != nil && s.req.FailFast {
+			return nil, testErr
 		}
 		if s.req.OnTarget != nil {
 			s.req.OnTarget(s.req.Target, false)
 		}
 		res, err := s.solve(ctx, c, s.req.Target)
 		if err != nil {
-			out.SolveFailed, out.FailedTarget = true, s.req.Target
+			if testErr == nil {
+				out.SolveFailed, out.FailedTarget = true, s.req.Target
+			}
 			return nil, err
 		}
 		out.Solved = append(out.Solved, s.req.Target)
 		return res, nil
 	}, statusCh)
-	if err != nil {
+	switch {
+	case err != nil && testErr != nil && !s.req.FailFast:
+		// Both the tests and the final target failed: report the test.
+		out.Err = testErr
+	case err != nil:
 		out.Err = err
-		return out
+	default:
+		out.Response = maps.Clone(resp.ExporterResponse)
+		out.Err = testErr
 	}
-	out.Response = maps.Clone(resp.ExporterResponse)
 	return out
 }
 

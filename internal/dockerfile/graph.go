@@ -57,9 +57,13 @@ type Stage struct {
 	EndLine    int    `json:"end_line"`
 	DocComment string `json:"doc_comment,omitempty"`
 	// SetsCmd / SetsEntrypoint: the stage itself has a CMD / ENTRYPOINT.
-	SetsCmd        bool  `json:"sets_cmd"`
-	SetsEntrypoint bool  `json:"sets_entrypoint"`
-	Deps           []Dep `json:"deps,omitempty"`
+	SetsCmd        bool `json:"sets_cmd"`
+	SetsEntrypoint bool `json:"sets_entrypoint"`
+	// CmdLine is the line of the stage's last CMD or ENTRYPOINT, 0 when none.
+	CmdLine int `json:"cmd_line,omitempty"`
+	// Runs counts the stage's own RUN instructions.
+	Runs int   `json:"runs"`
+	Deps []Dep `json:"deps,omitempty"`
 	// Steps is how many progress steps ("[name i/N]") BuildKit shows for the stage.
 	Steps int `json:"steps"`
 
@@ -189,12 +193,17 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 			st.EndLine = end
 		}
 		switch cmd.(type) {
-		case *instructions.AddCommand, *instructions.CopyCommand, *instructions.RunCommand, *instructions.WorkdirCommand:
+		case *instructions.AddCommand, *instructions.CopyCommand, *instructions.WorkdirCommand:
 			st.Steps++
+		case *instructions.RunCommand:
+			st.Steps++
+			st.Runs++
 		case *instructions.CmdCommand:
 			st.SetsCmd = true
+			st.CmdLine = firstLine(cmd.Location())
 		case *instructions.EntrypointCommand:
 			st.SetsEntrypoint = true
+			st.CmdLine = firstLine(cmd.Location())
 		}
 	}
 	return st, nil

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -17,14 +18,47 @@ import (
 // excerptContext is how many lines around a failing instruction an excerpt shows.
 const excerptContext = 2
 
-// failure pins a failed build to its step: the stage, the Dockerfile lines
-// of the failing instruction (errdefs.Sources), the exit code and the step's
-// last lines of output.
-func failure(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file string) *result.Failure {
-	err := out.Err
-	f := &result.Failure{File: file, Message: message(err), LogTail: []string{}}
-	if out.SolveFailed {
-		f.Stage = stageOf(g, out.FailedTarget).Name
+// failures lists what failed: every failed test stage, in order, then the
+// build's own error when it is another one (the final target, the export).
+func failures(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file string) []result.Failure {
+	var fs []result.Failure
+	for _, to := range out.Tests {
+		if to == nil || to.Err == nil {
+			continue
+		}
+		f := pin(g, tr, to.Err, stageOf(g, to.Target), file)
+		if run := to.Run; run != nil && errors.As(to.Err, new(*build.RunError)) {
+			f.Step = fmt.Sprintf("test command %q", run.Args)
+			f.LogTail = append([]string{}, run.Tail...)
+		}
+		fs = append(fs, f)
+	}
+	if out.Err != nil && !isTestError(out) {
+		var target *dockerfile.Stage
+		if out.SolveFailed {
+			target = stageOf(g, out.FailedTarget)
+		}
+		fs = append(fs, pin(g, tr, out.Err, target, file))
+	}
+	return fs
+}
+
+func isTestError(out *build.Outcome) bool {
+	for _, to := range out.Tests {
+		if to != nil && to.Err != nil && to.Err == out.Err {
+			return true
+		}
+	}
+	return false
+}
+
+// pin pins an error to its step: the stage, the Dockerfile lines of the
+// failing instruction (errdefs.Sources), the exit code and the step's last
+// lines of output. target is the target being built, nil when unknown.
+func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfile.Stage, file string) result.Failure {
+	f := result.Failure{File: file, Message: message(err), LogTail: []string{}}
+	if target != nil {
+		f.Stage, f.Target = target.Name, target.Name
 	}
 	for _, src := range errdefs.Sources(err) {
 		if len(src.Ranges) == 0 {
@@ -35,7 +69,19 @@ func failure(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file
 		break
 	}
 	var exit *gatewaypb.ExitError
-	if errors.As(err, &exit) {
+	var runErr *build.RunError
+	switch {
+	case errors.As(err, &runErr):
+		f.ExitCode = &runErr.ExitCode
+		if target != nil {
+			// The tests are the stage's CMD/ENTRYPOINT: point at it.
+			f.Line = target.CmdLine
+			if f.Line == 0 {
+				f.Line = target.Line
+			}
+			f.EndLine = f.Line
+		}
+	case errors.As(err, &exit):
 		code := int(exit.ExitCode)
 		f.ExitCode = &code
 	}
@@ -57,6 +103,7 @@ func failure(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file
 				f.Stage = st.Name
 			}
 		}
+		f.EndLine = max(f.EndLine, f.Line)
 		for i, text := range g.Lines(f.Line-excerptContext, f.EndLine+excerptContext) {
 			n := max(f.Line-excerptContext, 1) + i
 			f.Excerpt = append(f.Excerpt, result.ExcerptLine{Line: n, Text: text, Failing: n >= f.Line && n <= f.EndLine})

@@ -36,6 +36,20 @@ type Config struct {
 	Platforms   []string
 	// SkipSizes turns off measuring stage sizes.
 	SkipSizes bool
+
+	// TestMode says how test stages test: run their command, trust the
+	// build, or decide per stage (auto: run when the stage sets CMD or
+	// ENTRYPOINT itself).
+	TestMode TestMode
+	// TestEnv is added to a test run's environment; TestNetwork gives it
+	// the network; TestTimeout bounds it.
+	TestEnv     []string
+	TestNetwork bool
+	TestTimeout time.Duration
+	// TestReports are paths or globs of test reports in the test stages.
+	TestReports []string
+	// NoFailFast builds the final target even when a test stage failed.
+	NoFailFast bool
 	// OnPhase, when set, is called as each phase starts: PhaseTest before
 	// the first test stage, PhaseImage before the final target.
 	OnPhase func(Phase)
@@ -45,6 +59,15 @@ type Config struct {
 	Progress progressui.DisplayMode
 	Out      io.Writer
 }
+
+// TestMode is how a test stage's tests are run.
+type TestMode string
+
+const (
+	TestModeAuto  TestMode = "auto"
+	TestModeBuild TestMode = "build"
+	TestModeRun   TestMode = "run"
+)
 
 // Phase is a part of a run that a check reports on.
 type Phase string
@@ -148,6 +171,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		Labels:         cfg.Labels,
 		NoCache:        cfg.NoCache,
 		Platforms:      cfg.Platforms,
+		FailFast:       !cfg.NoFailFast,
 		// An unnamed image: it stays in BuildKit's content store, where its
 		// manifest is read for the sizes, and in no image store.
 		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}},
@@ -173,7 +197,15 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		req.Tests = append(req.Tests, name)
+		req.Tests = append(req.Tests, build.TestTarget{
+			Target:  name,
+			Run:     runsTests(cfg.TestMode, t),
+			Env:     cfg.TestEnv,
+			Network: cfg.TestNetwork,
+			Timeout: cfg.TestTimeout,
+			Reports: cfg.TestReports,
+			Output:  &prefixWriter{w: outOrDiscard(cfg.Out), prefix: "[test " + t.Name + "] "},
+		})
 	}
 	sess, err := b.NewSession(ctx, req)
 	if err != nil {
@@ -186,10 +218,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		soleStage = g.Stages[0].Name
 	}
 	tracker := progress.NewTracker(soleStage)
-	out := cfg.Out
-	if out == nil {
-		out = io.Discard
-	}
+	out := outOrDiscard(cfg.Out)
 	mode := cfg.Progress
 	if mode == "" {
 		mode = progressui.AutoMode
@@ -205,22 +234,20 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	}
 
 	res.Stages = stageResults(g, plan, tracker, outcome)
-	if outcome.Err != nil {
+	res.Result = result.Passed
+	res.Failures = failures(g, tracker, outcome, res.File)
+	if len(res.Failures) > 0 {
 		res.Result = result.Failed
-		res.Failure = failure(g, tracker, outcome, res.File)
-		if outcome.SolveFailed {
-			res.Failure.Target = stageOf(g, outcome.FailedTarget).Name
-		}
+		res.Failure = &res.Failures[0]
 		res.Error = res.Failure.Message
-		if s := res.Stage(res.Failure.Stage); s != nil {
-			s.Status = result.StatusFailed
+		for _, f := range res.Failures {
+			if s := res.Stage(f.Stage); s != nil {
+				s.Status = result.StatusFailed
+			}
 		}
-	} else {
-		res.Result = result.Passed
 	}
-	for _, w := range tracker.Warnings() {
-		res.Warnings = append(res.Warnings, warningText(res.File, w))
-	}
+	testResults(g, cfg, res, outcome)
+	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	if !cfg.SkipSizes {
 		measure(ctx, g, b, sess, res, outcome)
 	}
@@ -329,17 +356,6 @@ func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) 
 	return row
 }
 
-func warningText(file string, w *client.VertexWarning) string {
-	line := 0
-	if len(w.Range) > 0 {
-		line = int(w.Range[0].Start.Line)
-	}
-	if line > 0 {
-		return fmt.Sprintf("%s:%d: %s", file, line, w.Short)
-	}
-	return string(w.Short)
-}
-
 // measure sizes every stage that was built: the final target from the
 // build's own export, the others by exporting them, cached, in the same session.
 func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, sess *build.Session, res *result.Result, out *build.Outcome) {
@@ -389,5 +405,12 @@ func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, sess *b
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func outOrDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
 
 func parsePlatform(s string) (ocispecs.Platform, error) { return platforms.Parse(s) }

@@ -2,6 +2,12 @@ package progress
 
 import "strings"
 
+// Tail keeps the last lines written to it; see tail.
+type Tail = tail
+
+// NewTail returns a Tail that keeps n lines.
+func NewTail(n int) *Tail { return newTail(n) }
+
 // tail keeps the last n complete lines written to it, each cut at
 // MaxLineBytes, plus the unfinished last line: memory stays bounded however
 // much a step prints and however long its lines are.
@@ -15,7 +21,8 @@ type tail struct {
 
 func newTail(n int) *tail { return &tail{lines: make([]string, n)} }
 
-func (t *tail) Write(p []byte) {
+func (t *tail) Write(p []byte) (int, error) {
+	n := len(p)
 	for len(p) > 0 {
 		i := indexNewline(p)
 		chunk := p
@@ -31,11 +38,12 @@ func (t *tail) Write(p []byte) {
 			t.cut = true
 		}
 		if i < 0 {
-			return
+			return n, nil
 		}
 		t.push()
 		p = p[i+1:]
 	}
+	return n, nil
 }
 
 func indexNewline(p []byte) int {

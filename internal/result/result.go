@@ -56,8 +56,24 @@ type Result struct {
 	// Error is a failure that belongs to no stage (the builder went away, the
 	// Dockerfile does not parse, ...). Failure, when set, says more.
 	Error string `json:"error,omitempty"`
+	// Failures lists every failure (several test stages can fail); Failure
+	// is the first.
+	Failures []Failure `json:"failures,omitempty"`
+	// BuildChecks are the Dockerfile checks (lint) BuildKit reported.
+	BuildChecks []BuildCheck `json:"build_checks,omitempty"`
 	// Warnings are problems that did not fail the run (sizing, reporting).
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// BuildCheck is one violation of a BuildKit Dockerfile check.
+type BuildCheck struct {
+	Rule        string `json:"rule"`
+	Message     string `json:"message"`
+	Description string `json:"description,omitempty"`
+	URL         string `json:"url,omitempty"`
+	File        string `json:"file"`
+	Line        int    `json:"line"`
+	EndLine     int    `json:"end_line"`
 }
 
 // Stage is one stage of the Dockerfile that the run reached.
@@ -89,6 +105,57 @@ type Stage struct {
 	CompressedSize *int64 `json:"compressed_size_bytes"`
 	// BaseDelta is Size minus the size of BaseStage, when both are known.
 	BaseDelta *int64 `json:"base_delta_bytes,omitempty"`
+
+	// Tests is what a test stage tested; nil for other stages.
+	Tests *TestResults `json:"tests,omitempty"`
+}
+
+// TestMode says how a test stage's tests ran.
+type TestMode string
+
+const (
+	// TestModeBuild: the tests are RUN steps; building the stage ran them.
+	TestModeBuild TestMode = "build"
+	// TestModeRun: the stage's CMD/ENTRYPOINT ran in a container after the build.
+	TestModeRun TestMode = "run"
+)
+
+// TestResults is what one test stage's tests did.
+type TestResults struct {
+	Mode TestMode `json:"mode"`
+	// Command is the command run in TestModeRun.
+	Command  []string `json:"command,omitempty"`
+	ExitCode *int     `json:"exit_code,omitempty"`
+	// NotRun says why no test ran (e.g. test-mode build on a stage whose
+	// tests are its CMD); empty when tests ran.
+	NotRun string `json:"not_run,omitempty"`
+	// Reports are the test report files read; Suites their counts.
+	Reports []string   `json:"reports,omitempty"`
+	Suites  []Suite    `json:"suites,omitempty"`
+	Slowest []TestCase `json:"slowest,omitempty"`
+	Failed  []TestCase `json:"failed,omitempty"`
+	// Warnings are report problems (a malformed file, no file matched).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Suite counts one test suite's results.
+type Suite struct {
+	Name     string  `json:"name"`
+	Passed   int     `json:"passed"`
+	Failed   int     `json:"failed"`
+	Skipped  int     `json:"skipped"`
+	Duration float64 `json:"duration_seconds"`
+}
+
+// TestCase is one test, with where it is when the report says.
+type TestCase struct {
+	Suite    string  `json:"suite,omitempty"`
+	Name     string  `json:"name"`
+	Duration float64 `json:"duration_seconds"`
+	// File is relative to the repository root when it could be resolved.
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Failure pins the step that failed to its Dockerfile lines.
