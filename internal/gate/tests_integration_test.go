@@ -1,6 +1,8 @@
 package gate_test
 
 import (
+	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -165,5 +167,20 @@ FROM build AS final
 	}
 	if len(res.BuildChecks) != len(want) {
 		t.Errorf("%d checks reported, want %d (each once): %+v", len(res.BuildChecks), len(want), res.BuildChecks)
+	}
+
+	// The same rules and lines as the frontend's own lint subrequest.
+	cfg := &gate.Config{ContextDir: ctx}
+	cfg.Connect.Host = testenv.BuildKitHost(t)
+	lint, err := gate.Check(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromLint := map[string]int{}
+	for _, c := range lint {
+		fromLint[c.Rule] = c.Line
+	}
+	if !maps.Equal(fromLint, got) {
+		t.Errorf("lint subrequest found %v, the build reported %v", fromLint, got)
 	}
 }
