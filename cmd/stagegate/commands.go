@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
@@ -34,7 +36,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
-	root.AddCommand(newBuildCommand(), newStagesCommand())
+	root.AddCommand(newBuildCommand(), newStagesCommand(), newCheckCommand())
 	return root
 }
 
@@ -52,6 +54,13 @@ type buildFlags struct {
 	reportJSON  string
 	summaryMD   string
 	noSizes     bool
+	testMode    string
+	testEnv     []string
+	testNetwork bool
+	testTimeout time.Duration
+	testReports []string
+	failFast    bool
+	failOn      string
 }
 
 func newBuildCommand() *cobra.Command {
@@ -74,7 +83,14 @@ func newBuildCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeReports(cmd, res, f.reportJSON, f.summaryMD)
+			if err := writeReports(cmd, res, f.reportJSON, f.summaryMD); err != nil {
+				return err
+			}
+			if f.failOn == "warnings" && len(res.BuildChecks) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "stagegate: --fail-on warnings and the build reported %d check warning(s)\n", len(res.BuildChecks))
+				return buildFailedError{}
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -94,6 +110,13 @@ func newBuildCommand() *cobra.Command {
 	fl.StringVar(&f.reportJSON, "report-json", "", "write the JSON report to this file")
 	fl.StringVar(&f.summaryMD, "summary-md", "", "write the Markdown summary to this file")
 	fl.BoolVar(&f.noSizes, "no-sizes", false, "do not measure stage image sizes")
+	fl.StringVar(&f.testMode, "test-mode", "auto", "how test stages test: run (their CMD/ENTRYPOINT, in a container), build (their RUN steps), or auto (run when the stage sets CMD or ENTRYPOINT itself)")
+	fl.StringArrayVar(&f.testEnv, "test-env", nil, "KEY=VALUE added to a test run's environment (repeatable)")
+	fl.BoolVar(&f.testNetwork, "test-network", false, "give test runs the network (default: none)")
+	fl.DurationVar(&f.testTimeout, "test-timeout", 0, "stop a test run after this long, e.g. 10m (default: no limit)")
+	fl.StringSliceVar(&f.testReports, "test-report", nil, "test reports to read from the test stages, e.g. /reports/*.xml (JUnit XML or go test -json; repeatable)")
+	fl.BoolVar(&f.failFast, "fail-fast", true, "skip the final target when a test stage fails (false: build it anyway and report both)")
+	fl.StringVar(&f.failOn, "fail-on", "failure", "what fails the run: failure or warnings (also any Dockerfile check warning)")
 	return cmd
 }
 
@@ -105,6 +128,24 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 	labels, err := keyValues("--label", f.labels)
 	if err != nil {
 		return nil, err
+	}
+	testEnv, err := keyValues("--test-env", f.testEnv)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for k, v := range testEnv {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	testMode := gate.TestMode(f.testMode)
+	switch testMode {
+	case gate.TestModeAuto, gate.TestModeBuild, gate.TestModeRun:
+	default:
+		return nil, flagError{fmt.Errorf("--test-mode %q: expected auto, build or run", f.testMode)}
+	}
+	if f.failOn != "failure" && f.failOn != "warnings" {
+		return nil, flagError{fmt.Errorf("--fail-on %q: expected failure or warnings", f.failOn)}
 	}
 	mode := progressui.DisplayMode(f.progress)
 	switch mode {
@@ -122,6 +163,12 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		NoCache:     f.noCache,
 		Platforms:   f.platforms,
 		SkipSizes:   f.noSizes,
+		TestMode:    testMode,
+		TestEnv:     env,
+		TestNetwork: f.testNetwork,
+		TestTimeout: f.testTimeout,
+		TestReports: f.testReports,
+		NoFailFast:  !f.failFast,
 		Progress:    mode,
 		Connect:     build.ConnectOptions{Host: f.host, TLS: f.tls},
 	}, nil
@@ -235,4 +282,50 @@ func graphRows(g *dockerfile.Graph, plan *dockerfile.Plan) []result.Stage {
 		rows = append(rows, gate.Describe(g, plan, st))
 	}
 	return rows
+}
+
+func newCheckCommand() *cobra.Command {
+	var file, target, host string
+	var testTargets, buildArgs []string
+	cmd := &cobra.Command{
+		Use:   "check [flags] [CONTEXT]",
+		Short: "Run BuildKit's Dockerfile checks (lint) for every target a build would build, without building",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			contextDir := "."
+			if len(args) == 1 {
+				contextDir = args[0]
+			}
+			ba, err := keyValues("--build-arg", buildArgs)
+			if err != nil {
+				return err
+			}
+			cfg := &gate.Config{ContextDir: contextDir, File: file, Target: target, TestTargets: testTargets, BuildArgs: ba,
+				Connect: build.ConnectOptions{Host: host}}
+			checks, err := gate.Check(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			for _, c := range checks {
+				fmt.Fprintf(w, "%s:%d: %s: %s\n", c.File, c.Line, c.Rule, c.Message)
+				if c.URL != "" {
+					fmt.Fprintf(w, "  %s\n", c.URL)
+				}
+			}
+			if len(checks) > 0 {
+				fmt.Fprintf(w, "%d check warning(s)\n", len(checks))
+				return buildFailedError{}
+			}
+			fmt.Fprintln(w, "no check warnings")
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&file, "file", "f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
+	fl.StringVar(&target, "target", "", "the final stage (default: the last stage)")
+	fl.StringSliceVar(&testTargets, "test-target", nil, "test stages (names or globs)")
+	fl.StringArrayVar(&buildArgs, "build-arg", nil, "build-time variable KEY=VALUE (repeatable)")
+	fl.StringVar(&host, "buildkit-host", "", "BuildKit address")
+	return cmd
 }
