@@ -13,7 +13,7 @@ import (
 
 // Lint asks the dockerfile frontend for its checks (the frontend.lint
 // subrequest, what `docker buildx build --call check` shows) without building.
-func (s *Session) Lint(ctx context.Context, target string) (*lint.LintResults, error) {
+func (s *Job) Lint(ctx context.Context, target string) (*lint.LintResults, error) {
 	var out lint.LintResults
 	_, err := s.b.Client.Build(ctx, s.solveOpt(nil), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		opt := s.req.frontendOpt(target)

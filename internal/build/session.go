@@ -16,9 +16,9 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher/ignorefile"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -42,6 +42,16 @@ type Request struct {
 	// OnTarget, when set, is called before each target is solved. It may
 	// be called from several goroutines at once.
 	OnTarget func(target string, test bool)
+
+	// CacheImports and CacheExports are cache backends (buildx's cache-from
+	// and cache-to); cache is exported by the main build only.
+	CacheImports []client.CacheOptionsEntry
+	CacheExports []client.CacheOptionsEntry
+	// Session holds what the builder may ask the client for: registry
+	// credentials, secrets, SSH agents.
+	Session []session.Attachable
+	// FrontendAttrs are further frontend options (named contexts, attestations).
+	FrontendAttrs map[string]string
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -82,24 +92,25 @@ func (r *Request) frontendOpt(target string) map[string]string {
 	if len(r.Platforms) > 0 {
 		opt["platform"] = strings.Join(r.Platforms, ",")
 	}
+	for k, v := range r.FrontendAttrs {
+		opt[k] = v
+	}
 	return opt
 }
 
-// Session is one BuildKit session: the build context is offered once and
-// every solve of the run (tests, final target, stage exports) shares it.
-type Session struct {
-	b    *Builder
-	req  Request
-	s    *session.Session
-	done chan error
-	// contextDef is the build context as one LLB source, given to every solve
-	// as the frontend's "context" input: the solves share one transfer of the
-	// context and so the same step digests, and shared stages run once.
+// Job is one staged build: every solve of the run (tests, final target,
+// stage exports, checks) asks the frontend for the same build context input.
+// The tests and the final target are solved inside one client.Build, so the
+// context is transferred once for them and shared stages are built once.
+type Job struct {
+	b          *Builder
+	req        Request
+	locals     map[string]fsutil.FS
 	contextDef *pb.Definition
 }
 
-// NewSession opens a session that offers the request's context and Dockerfile.
-func (b *Builder) NewSession(ctx context.Context, req Request) (*Session, error) {
+// NewJob prepares a build of req on b.
+func (b *Builder) NewJob(ctx context.Context, req Request) (*Job, error) {
 	contextFS, err := fsutil.NewFS(req.ContextDir)
 	if err != nil {
 		return nil, fmt.Errorf("open build context %s: %w", req.ContextDir, err)
@@ -108,20 +119,12 @@ func (b *Builder) NewSession(ctx context.Context, req Request) (*Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("open Dockerfile directory: %w", err)
 	}
-	s, err := session.NewSession(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
-	}
-	s.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{
-		"context":    contextFS,
-		"dockerfile": dockerfileFS,
-	}))
 	excludes, err := dockerignore(req.ContextDir, req.DockerfilePath)
 	if err != nil {
 		return nil, err
 	}
+	// No session ID: the source is read from whichever session runs the solve.
 	st := llb.Local("context",
-		llb.SessionID(s.ID()),
 		llb.SharedKeyHint("context"),
 		llb.ExcludePatterns(excludes),
 		llb.WithCustomName("[internal] load build context"))
@@ -129,9 +132,12 @@ func (b *Builder) NewSession(ctx context.Context, req Request) (*Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("define build context: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.WithoutCancel(ctx), b.Client.Dialer()) }()
-	return &Session{b: b, req: req, s: s, done: done, contextDef: def.ToPB()}, nil
+	return &Job{
+		b:          b,
+		req:        req,
+		locals:     map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		contextDef: def.ToPB(),
+	}, nil
 }
 
 // dockerignore reads the exclude patterns BuildKit would apply: the
@@ -156,18 +162,15 @@ func dockerignore(contextDir, dockerfile string) ([]string, error) {
 	return nil, nil
 }
 
-// Close ends the session.
-func (s *Session) Close() error {
-	err := s.s.Close()
-	<-s.done
-	return err
-}
-
-func (s *Session) solveOpt(exports []client.ExportEntry) client.SolveOpt {
+// solveOpt is a client.Build's options. The shared key lets BuildKit reuse
+// its copy of the context from an earlier build and transfer only changes.
+func (s *Job) solveOpt(exports []client.ExportEntry) client.SolveOpt {
 	return client.SolveOpt{
-		Exports:               exports,
-		SharedSession:         s.s,
-		SessionPreInitialized: true,
+		Exports:      exports,
+		LocalMounts:  s.locals,
+		SharedKey:    sharedKey(s.req.ContextDir),
+		CacheImports: s.req.CacheImports,
+		Session:      s.req.Session,
 	}
 }
 
@@ -192,10 +195,12 @@ type Outcome struct {
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
 // build ends.
-func (s *Session) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
+func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
-	resp, err := s.b.Client.Build(ctx, s.solveOpt(s.req.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+	opt := s.solveOpt(s.req.Exports)
+	opt.CacheExports = s.req.CacheExports
+	resp, err := s.b.Client.Build(ctx, opt, "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		var wg sync.WaitGroup
 		for i, t := range s.req.Tests {
 			wg.Add(1)
@@ -232,22 +237,25 @@ func (s *Session) Build(ctx context.Context, statusCh chan *client.SolveStatus) 
 			return nil, err
 		}
 		out.Solved = append(out.Solved, s.req.Target)
+		if testErr != nil {
+			// Built to be reported, but never exported: an image whose
+			// tests failed is not pushed or loaded.
+			return nil, testErr
+		}
 		return res, nil
 	}, statusCh)
-	switch {
-	case err != nil && testErr != nil && !s.req.FailFast:
-		// Both the tests and the final target failed: report the test.
-		out.Err = testErr
-	case err != nil:
+	if err != nil {
+		if testErr != nil {
+			err = testErr
+		}
 		out.Err = err
-	default:
-		out.Response = maps.Clone(resp.ExporterResponse)
-		out.Err = testErr
+		return out
 	}
+	out.Response = maps.Clone(resp.ExporterResponse)
 	return out
 }
 
-func (s *Session) solve(ctx context.Context, c gateway.Client, target string) (*gateway.Result, error) {
+func (s *Job) solve(ctx context.Context, c gateway.Client, target string) (*gateway.Result, error) {
 	res, err := c.Solve(ctx, gateway.SolveRequest{
 		Frontend:       "dockerfile.v0",
 		FrontendOpt:    s.req.frontendOpt(target),
@@ -263,10 +271,9 @@ func (s *Session) solve(ctx context.Context, c gateway.Client, target string) (*
 	return res, nil
 }
 
-// ExportStage builds one stage again (it is cached by then) and exports it as
-// an unnamed image: the image lands in BuildKit's content store only, so no
-// stage image is left in any image store. It returns the exporter response.
-func (s *Session) ExportStage(ctx context.Context, stage string, exports []client.ExportEntry) (map[string]string, error) {
+// ExportStage builds one stage again (it is cached by then) and exports it.
+// It returns the exporter response.
+func (s *Job) ExportStage(ctx context.Context, stage string, exports []client.ExportEntry) (map[string]string, error) {
 	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		return s.solve(ctx, c, stage)
 	}, nil)
@@ -274,4 +281,14 @@ func (s *Session) ExportStage(ctx context.Context, stage string, exports []clien
 		return nil, fmt.Errorf("export stage %q: %w", stage, err)
 	}
 	return resp.ExporterResponse, nil
+}
+
+// sharedKey names this machine's copy of a context directory.
+func sharedKey(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	host, _ := os.Hostname()
+	return digest.FromString(host + "\x00" + abs).Encoded()[:32]
 }

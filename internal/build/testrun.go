@@ -71,7 +71,7 @@ var NoCommandError = errors.New("the test stage's image has no ENTRYPOINT or CMD
 
 // test builds one test stage and, when asked, runs its command; then reads
 // its reports.
-func (s *Session) test(ctx context.Context, c gateway.Client, t TestTarget) *TestOutcome {
+func (s *Job) test(ctx context.Context, c gateway.Client, t TestTarget) *TestOutcome {
 	to := &TestOutcome{Target: t.Target}
 	res, err := s.solve(ctx, c, t.Target)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Session) test(ctx context.Context, c gateway.Client, t TestTarget) *Tes
 
 // runTests runs args in a container made from the built stage, the way
 // `docker run` would run the image: its env, working dir and user.
-func (s *Session) runTests(ctx context.Context, c gateway.Client, ref gateway.Reference, cfg ocispecs.ImageConfig, args []string, t TestTarget) (*TestRun, []ReportFile, []string, error) {
+func (s *Job) runTests(ctx context.Context, c gateway.Client, ref gateway.Reference, cfg ocispecs.ImageConfig, args []string, t TestTarget) (*TestRun, []ReportFile, []string, error) {
 	run := &TestRun{Args: args}
 	netMode := pb.NetMode_NONE
 	if t.Network {

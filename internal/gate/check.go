@@ -33,18 +33,17 @@ func Check(ctx context.Context, cfg *Config) ([]result.BuildCheck, error) {
 		return nil, err
 	}
 	defer b.Close()
-	sess, err := b.NewSession(ctx, build.Request{
+	job, err := b.NewJob(ctx, build.Request{
 		ContextDir: cfg.ContextDir, DockerfilePath: cfg.DockerfilePath(),
 		BuildArgs: cfg.BuildArgs, Platforms: cfg.Platforms,
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
 	var checks []result.BuildCheck
 	seen := map[string]bool{}
 	for _, target := range targets {
-		lr, err := sess.Lint(ctx, target)
+		lr, err := job.Lint(ctx, target)
 		if err != nil {
 			return nil, err
 		}

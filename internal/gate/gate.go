@@ -207,11 +207,10 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 			Output:  &prefixWriter{w: outOrDiscard(cfg.Out), prefix: "[test " + t.Name + "] "},
 		})
 	}
-	sess, err := b.NewSession(ctx, req)
+	job, err := b.NewJob(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
 
 	soleStage := ""
 	if len(g.Stages) == 1 {
@@ -228,7 +227,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		return nil, usageErrorf("--progress %q: %w", mode, err)
 	}
 	statusCh, waitDisplay := tracker.Display(ctx, display)
-	outcome := sess.Build(ctx, statusCh)
+	outcome := job.Build(ctx, statusCh)
 	if err := waitDisplay(); err != nil && outcome.Err == nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("progress display: %v", err))
 	}
@@ -249,7 +248,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	testResults(g, cfg, res, outcome)
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	if !cfg.SkipSizes {
-		measure(ctx, g, b, sess, res, outcome)
+		measure(ctx, g, b, job, res, outcome)
 	}
 	return res, nil
 }
@@ -358,7 +357,7 @@ func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) 
 
 // measure sizes every stage that was built: the final target from the
 // build's own export, the others by exporting them, cached, in the same session.
-func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, sess *build.Session, res *result.Result, out *build.Outcome) {
+func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
 	meter := sizes.NewMeter(b.Client.ContentClient())
 	sized := map[string]sizes.Size{}
 	for i := range res.Stages {
@@ -373,7 +372,7 @@ func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, sess *b
 				res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
 				continue
 			}
-			resp, err = sess.ExportStage(ctx, target, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+			resp, err = job.ExportStage(ctx, target, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
 			if err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, build.Explain(err)))
 				continue
