@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -61,6 +62,15 @@ type buildFlags struct {
 	testReports []string
 	failFast    bool
 	failOn      string
+	tags        []string
+	push        bool
+	cacheFrom   []string
+	cacheTo     []string
+	secrets     []string
+	ssh         []string
+	contexts    []string
+	provenance  string
+	sbom        bool
 }
 
 func newBuildCommand() *cobra.Command {
@@ -117,6 +127,15 @@ func newBuildCommand() *cobra.Command {
 	fl.StringSliceVar(&f.testReports, "test-report", nil, "test reports to read from the test stages, e.g. /reports/*.xml (JUnit XML or go test -json; repeatable)")
 	fl.BoolVar(&f.failFast, "fail-fast", true, "skip the final target when a test stage fails (false: build it anyway and report both)")
 	fl.StringVar(&f.failOn, "fail-on", "failure", "what fails the run: failure or warnings (also any Dockerfile check warning)")
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "name of the final image, e.g. ghcr.io/o/app:1.2 (repeatable)")
+	fl.BoolVar(&f.push, "push", false, "push the final image to its tags' registries (only when the tests pass)")
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "cache source, as buildx: type=registry,ref=IMAGE | type=local,src=DIR | type=gha (repeatable)")
+	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "cache destination, as buildx: type=registry,ref=IMAGE,mode=max | type=local,dest=DIR | type=inline | type=gha (repeatable)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,env=VAR or id=ID,src=FILE (repeatable)")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent or keys for RUN --mount=type=ssh: default or ID=SOCKET|KEY (repeatable)")
+	fl.StringArrayVar(&f.contexts, "build-context", nil, "named context: NAME=DIR, NAME=docker-image://REF or NAME=target:STAGE (repeatable)")
+	fl.StringVar(&f.provenance, "provenance", "", "provenance attestation: mode=min or mode=max (default: none)")
+	fl.BoolVar(&f.sbom, "sbom", false, "attach an SBOM attestation")
 	return cmd
 }
 
@@ -153,7 +172,7 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 	default:
 		return nil, flagError{fmt.Errorf("--progress %q: expected auto, plain, tty or quiet", f.progress)}
 	}
-	return &gate.Config{
+	cfg := &gate.Config{
 		ContextDir:  contextDir,
 		File:        f.file,
 		Target:      f.target,
@@ -171,7 +190,63 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		NoFailFast:  !f.failFast,
 		Progress:    mode,
 		Connect:     build.ConnectOptions{Host: f.host, TLS: f.tls},
-	}, nil
+		Tags:        f.tags,
+		Push:        f.push,
+		Provenance:  f.provenance,
+		SBOM:        f.sbom,
+	}
+	if err := f.buildOptions(cfg); err != nil {
+		return nil, flagError{err}
+	}
+	return cfg, nil
+}
+
+// buildOptions parses the options that name caches, secrets, SSH agents,
+// contexts and credentials.
+func (f *buildFlags) buildOptions(cfg *gate.Config) error {
+	scope := build.GHAScope(os.Getenv("GITHUB_REF_NAME"), cfg.DockerfilePath())
+	var err error
+	if cfg.CacheFrom, err = build.ParseCache("--cache-from", f.cacheFrom, build.CacheEnv{Scope: scope}); err != nil {
+		return err
+	}
+	if cfg.CacheTo, err = build.ParseCache("--cache-to", f.cacheTo, build.CacheEnv{Scope: scope}); err != nil {
+		return err
+	}
+	if len(f.secrets) > 0 {
+		for _, s := range f.secrets {
+			if !strings.HasPrefix(s, "id=") {
+				return fmt.Errorf("--secret: expected id=ID,env=VAR or id=ID,src=FILE")
+			}
+		}
+		if cfg.Secrets, err = build.ParseSecrets(f.secrets, nil, os.Getenv); err != nil {
+			return err
+		}
+	}
+	if len(f.ssh) > 0 {
+		if cfg.SSH, err = build.ParseSSH(f.ssh); err != nil {
+			return err
+		}
+	}
+	if len(f.contexts) > 0 {
+		if cfg.BuildContexts, err = keyValues("--build-context", f.contexts); err != nil {
+			return err
+		}
+	}
+	if cfg.RegistryAuth, err = build.LoadRegistryAuth(dockerConfigDir(), nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// dockerConfigDir is where docker keeps its config: DOCKER_CONFIG, else ~/.docker.
+func dockerConfigDir() string {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return d
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".docker")
+	}
+	return ""
 }
 
 // keyValues parses KEY=VALUE flags. A bare KEY takes its value from the

@@ -32,6 +32,9 @@ type Request struct {
 	Tests    []TestTarget
 	Target   string
 	FailFast bool
+	// TestPlatforms are the platforms test stages are built and run for;
+	// none means the builder's own, whatever Platforms says.
+	TestPlatforms []string
 
 	BuildArgs map[string]string
 	Labels    map[string]string
@@ -52,6 +55,8 @@ type Request struct {
 	Session []session.Attachable
 	// FrontendAttrs are further frontend options (named contexts, attestations).
 	FrontendAttrs map[string]string
+	// ExtraLocals are further local directories by name (named contexts).
+	ExtraLocals map[string]string
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -74,8 +79,14 @@ type TestTarget struct {
 	Output io.Writer
 }
 
-// frontendOpt is what the dockerfile frontend is asked to build.
+// frontendOpt is what the dockerfile frontend is asked to build, for the
+// request's platforms.
 func (r *Request) frontendOpt(target string) map[string]string {
+	return r.frontendOptFor(target, r.Platforms)
+}
+
+// frontendOptFor is frontendOpt for the given platforms (none: the builder's).
+func (r *Request) frontendOptFor(target string, platforms []string) map[string]string {
 	opt := map[string]string{
 		"filename": filepath.Base(r.DockerfilePath),
 		"target":   target,
@@ -89,8 +100,8 @@ func (r *Request) frontendOpt(target string) map[string]string {
 	if r.NoCache {
 		opt["no-cache"] = ""
 	}
-	if len(r.Platforms) > 0 {
-		opt["platform"] = strings.Join(r.Platforms, ",")
+	if len(platforms) > 0 {
+		opt["platform"] = strings.Join(platforms, ",")
 	}
 	for k, v := range r.FrontendAttrs {
 		opt[k] = v
@@ -132,12 +143,15 @@ func (b *Builder) NewJob(ctx context.Context, req Request) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("define build context: %w", err)
 	}
-	return &Job{
-		b:          b,
-		req:        req,
-		locals:     map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
-		contextDef: def.ToPB(),
-	}, nil
+	locals := map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS}
+	for name, dir := range req.ExtraLocals {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("open build context %q at %s: %w", name, dir, err)
+		}
+		locals[name] = fs
+	}
+	return &Job{b: b, req: req, locals: locals, contextDef: def.ToPB()}, nil
 }
 
 // dockerignore reads the exclude patterns BuildKit would apply: the
@@ -229,7 +243,7 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		if s.req.OnTarget != nil {
 			s.req.OnTarget(s.req.Target, false)
 		}
-		res, err := s.solve(ctx, c, s.req.Target)
+		res, err := s.solve(ctx, c, s.req.Target, s.req.Platforms)
 		if err != nil {
 			if testErr == nil {
 				out.SolveFailed, out.FailedTarget = true, s.req.Target
@@ -255,10 +269,10 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 	return out
 }
 
-func (s *Job) solve(ctx context.Context, c gateway.Client, target string) (*gateway.Result, error) {
+func (s *Job) solve(ctx context.Context, c gateway.Client, target string, platforms []string) (*gateway.Result, error) {
 	res, err := c.Solve(ctx, gateway.SolveRequest{
 		Frontend:       "dockerfile.v0",
-		FrontendOpt:    s.req.frontendOpt(target),
+		FrontendOpt:    s.req.frontendOptFor(target, platforms),
 		FrontendInputs: map[string]*pb.Definition{"context": s.contextDef},
 		Evaluate:       true,
 	})
@@ -273,9 +287,9 @@ func (s *Job) solve(ctx context.Context, c gateway.Client, target string) (*gate
 
 // ExportStage builds one stage again (it is cached by then) and exports it.
 // It returns the exporter response.
-func (s *Job) ExportStage(ctx context.Context, stage string, exports []client.ExportEntry) (map[string]string, error) {
+func (s *Job) ExportStage(ctx context.Context, stage string, platforms []string, exports []client.ExportEntry) (map[string]string, error) {
 	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		return s.solve(ctx, c, stage)
+		return s.solve(ctx, c, stage, platforms)
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("export stage %q: %w", stage, err)

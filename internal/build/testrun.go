@@ -73,7 +73,7 @@ var NoCommandError = errors.New("the test stage's image has no ENTRYPOINT or CMD
 // its reports.
 func (s *Job) test(ctx context.Context, c gateway.Client, t TestTarget) *TestOutcome {
 	to := &TestOutcome{Target: t.Target}
-	res, err := s.solve(ctx, c, t.Target)
+	res, err := s.solve(ctx, c, t.Target, s.req.TestPlatforms)
 	if err != nil {
 		to.Err = err
 		return to

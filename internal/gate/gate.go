@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stagegate/stagegate/internal/build"
@@ -48,8 +50,30 @@ type Config struct {
 	TestTimeout time.Duration
 	// TestReports are paths or globs of test reports in the test stages.
 	TestReports []string
-	// NoFailFast builds the final target even when a test stage failed.
+	// NoFailFast builds the final target even when a test stage failed
+	// (it is then reported, but never pushed or loaded).
 	NoFailFast bool
+
+	// Platforms are the final target's platforms; TestPlatforms the test
+	// stages' (none: the builder's own).
+	TestPlatforms []string
+
+	// Tags name the final image; Push pushes it to their registries.
+	Tags []string
+	Push bool
+	// RegistryAuth holds registry credentials (nil: none).
+	RegistryAuth *build.RegistryAuth
+	// CacheFrom and CacheTo are cache backends, parsed (build.ParseCache).
+	CacheFrom, CacheTo []client.CacheOptionsEntry
+	// Secrets and SSH are served to RUN --mount=type=secret / type=ssh.
+	Secrets *build.Secrets
+	SSH     session.Attachable
+	// BuildContexts are named contexts: name=path, name=docker-image://REF,
+	// name=target:STAGE (as buildx's --build-context).
+	BuildContexts map[string]string
+	// Provenance ("mode=min" or "mode=max") and SBOM request attestations.
+	Provenance string
+	SBOM       bool
 	// OnPhase, when set, is called as each phase starts: PhaseTest before
 	// the first test stage, PhaseImage before the final target.
 	OnPhase func(Phase)
@@ -152,6 +176,9 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		res.TestTargets = append(res.TestTargets, t.Name)
 	}
 
+	if err := checkPushCredentials(cfg); err != nil {
+		return nil, err
+	}
 	b, err := build.Connect(ctx, cfg.Connect)
 	if err != nil {
 		return nil, err
@@ -171,10 +198,16 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		Labels:         cfg.Labels,
 		NoCache:        cfg.NoCache,
 		Platforms:      cfg.Platforms,
+		TestPlatforms:  cfg.TestPlatforms,
 		FailFast:       !cfg.NoFailFast,
-		// An unnamed image: it stays in BuildKit's content store, where its
-		// manifest is read for the sizes, and in no image store.
-		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}},
+		Exports:        []client.ExportEntry{finalExport(cfg)},
+		CacheImports:   cfg.CacheFrom,
+		CacheExports:   cfg.CacheTo,
+		FrontendAttrs:  map[string]string{},
+		ExtraLocals:    map[string]string{},
+	}
+	if err := addSessionAndContexts(cfg, &req); err != nil {
+		return nil, err
 	}
 	if cfg.OnPhase != nil {
 		testStarted := false
@@ -188,6 +221,8 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 			}
 		}
 	}
+	testOut := cfg.redactor().Writer(outOrDiscard(cfg.Out))
+	defer testOut.Close()
 	for _, t := range plan.Tests {
 		// A test stage that is also the target is built once, as the target.
 		if t == plan.Target {
@@ -204,7 +239,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 			Network: cfg.TestNetwork,
 			Timeout: cfg.TestTimeout,
 			Reports: cfg.TestReports,
-			Output:  &prefixWriter{w: outOrDiscard(cfg.Out), prefix: "[test " + t.Name + "] "},
+			Output:  &prefixWriter{w: testOut, prefix: "[test " + t.Name + "] "},
 		})
 	}
 	job, err := b.NewJob(ctx, req)
@@ -217,7 +252,10 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		soleStage = g.Stages[0].Name
 	}
 	tracker := progress.NewTracker(soleStage)
-	out := outOrDiscard(cfg.Out)
+	redactor := cfg.redactor()
+	redacted := redactor.Writer(outOrDiscard(cfg.Out))
+	defer redacted.Close()
+	out := io.Writer(redacted)
 	mode := cfg.Progress
 	if mode == "" {
 		mode = progressui.AutoMode
@@ -232,7 +270,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("progress display: %v", err))
 	}
 
-	res.Stages = stageResults(g, plan, tracker, outcome)
+	res.Stages = stageResults(g, plan, tracker, outcome, len(cfg.Platforms) > 1)
 	res.Result = result.Passed
 	res.Failures = failures(g, tracker, outcome, res.File)
 	if len(res.Failures) > 0 {
@@ -245,11 +283,15 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 			}
 		}
 	}
+	if outcome.Response != nil {
+		res.Image = imageResult(cfg, outcome.Response)
+	}
 	testResults(g, cfg, res, outcome)
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	if !cfg.SkipSizes {
-		measure(ctx, g, b, job, res, outcome)
+		measure(ctx, cfg, g, b, job, res, outcome)
 	}
+	redactResult(redactor, res)
 	return res, nil
 }
 
@@ -276,8 +318,7 @@ func stageOf(g *dockerfile.Graph, target string) *dockerfile.Stage {
 
 // stageResults turns the stream's per-stage stats into result rows for every
 // stage the plan reaches.
-func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Tracker, out *build.Outcome) []result.Stage {
-	stats := tr.Stages()
+func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Tracker, out *build.Outcome, multiPlatform bool) []result.Stage {
 	var solved []*dockerfile.Stage
 	for _, name := range out.Solved {
 		solved = append(solved, stageOf(g, name))
@@ -287,37 +328,63 @@ func stageResults(g *dockerfile.Graph, plan *dockerfile.Plan, tr *progress.Track
 		built[st.Index] = true
 	}
 	rows := make([]result.Stage, 0, len(plan.Stages))
+	if !multiPlatform {
+		stats := tr.Stages()
+		for _, st := range plan.Stages {
+			rows = append(rows, stageRow(Describe(g, plan, st), stats[st.Name], built[st.Index]))
+		}
+		return rows
+	}
+	byPlatform := map[string]map[string]*progress.StageStats{}
+	for k, s := range tr.PlatformStages(platforms.DefaultString()) {
+		if byPlatform[k.Stage] == nil {
+			byPlatform[k.Stage] = map[string]*progress.StageStats{}
+		}
+		byPlatform[k.Stage][k.Platform] = s
+	}
 	for _, st := range plan.Stages {
-		row := Describe(g, plan, st)
-		s := stats[st.Name]
-		switch {
-		case s != nil && s.Failed != nil:
-			row.Status = result.StatusFailed
-		case s != nil && s.Done:
-			row.Status = result.StatusPassed
-			if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
-				row.Status = result.StatusCached
-			}
-		case s != nil:
-			row.Status = result.StatusCancelled
-		case built[st.Index]:
-			// A stage with no step of its own (FROM another stage, then only
-			// metadata instructions) is built when its target is.
-			row.Status = result.StatusPassed
-		default:
-			row.Status = result.StatusSkipped
+		ps := slices.Sorted(maps.Keys(byPlatform[st.Name]))
+		if len(ps) == 0 {
+			rows = append(rows, stageRow(Describe(g, plan, st), nil, built[st.Index]))
+			continue
 		}
-		if s != nil {
-			row.Duration = s.Duration.Seconds()
-			if !s.Started.IsZero() {
-				row.StartedAt, row.CompletedAt = ptr(s.Started.UTC()), ptr(s.Ended.UTC())
-			}
-			row.Steps = s.Steps
-			row.CachedSteps = s.CachedSteps
+		for _, p := range ps {
+			row := Describe(g, plan, st)
+			row.Platform = p
+			rows = append(rows, stageRow(row, byPlatform[st.Name][p], built[st.Index]))
 		}
-		rows = append(rows, row)
 	}
 	return rows
+}
+
+// stageRow completes a stage's row from what the status stream said of it.
+func stageRow(row result.Stage, s *progress.StageStats, built bool) result.Stage {
+	switch {
+	case s != nil && s.Failed != nil:
+		row.Status = result.StatusFailed
+	case s != nil && s.Done:
+		row.Status = result.StatusPassed
+		if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
+			row.Status = result.StatusCached
+		}
+	case s != nil:
+		row.Status = result.StatusCancelled
+	case built:
+		// A stage with no step of its own (FROM another stage, then only
+		// metadata instructions) is built when its target is.
+		row.Status = result.StatusPassed
+	default:
+		row.Status = result.StatusSkipped
+	}
+	if s != nil {
+		row.Duration = s.Duration.Seconds()
+		if !s.Started.IsZero() {
+			row.StartedAt, row.CompletedAt = ptr(s.Started.UTC()), ptr(s.Ended.UTC())
+		}
+		row.Steps = s.Steps
+		row.CachedSteps = s.CachedSteps
+	}
+	return row
 }
 
 // Describe is a stage's result row before anything is built: where it is,
@@ -357,9 +424,9 @@ func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) 
 
 // measure sizes every stage that was built: the final target from the
 // build's own export, the others by exporting them, cached, in the same session.
-func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
+func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
 	meter := sizes.NewMeter(b.Client.ContentClient())
-	sized := map[string]sizes.Size{}
+	sized := map[[2]string]sizes.Size{}
 	for i := range res.Stages {
 		st := &res.Stages[i]
 		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
@@ -372,7 +439,15 @@ func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, job *bu
 				res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
 				continue
 			}
-			resp, err = job.ExportStage(ctx, target, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+			// A stage is measured for the platform it was built for.
+			platforms := cfg.Platforms
+			if st.Platform != "" {
+				platforms = []string{st.Platform}
+			} else if st.HasRole(result.RoleTest) && !st.HasRole(result.RoleTarget) {
+				platforms = nil
+			}
+			// An unnamed image stays in BuildKit's content store only.
+			resp, err = job.ExportStage(ctx, target, platforms, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
 			if err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, build.Explain(err)))
 				continue
@@ -381,12 +456,12 @@ func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, job *bu
 		desc, err := sizes.Descriptor(resp)
 		if err == nil {
 			var s sizes.Size
-			s, err = meter.Image(ctx, desc)
+			s, err = meter.ImageFor(ctx, desc, st.Platform)
 			if err == nil {
-				sized[st.Name] = s
+				sized[[2]string{st.Name, st.Platform}] = s
 				st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
-				if st.HasRole(result.RoleTarget) {
-					res.Image = &result.Image{Digest: desc.Digest.String(), Size: st.Size, CompressedSize: st.CompressedSize}
+				if st.HasRole(result.RoleTarget) && res.Image != nil {
+					res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
 				}
 			}
 		}
@@ -396,7 +471,7 @@ func measure(ctx context.Context, g *dockerfile.Graph, b *build.Builder, job *bu
 	}
 	for i := range res.Stages {
 		st := &res.Stages[i]
-		base, ok := sized[st.BaseStage]
+		base, ok := sized[[2]string{st.BaseStage, st.Platform}]
 		if st.Size != nil && ok {
 			st.BaseDelta = ptr(*st.Size - base.Uncompressed)
 		}

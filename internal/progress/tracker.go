@@ -173,19 +173,45 @@ type Step struct {
 
 // Stages returns the stats of every stage that had steps, by stage name.
 func (t *Tracker) Stages() map[string]*StageStats {
+	return t.stats(func(stage, _ string) string { return stage })
+}
+
+// StageKey names a stage built for a platform.
+type StageKey struct{ Stage, Platform string }
+
+// PlatformStages returns the stats of every stage by stage and platform, for
+// multi-platform builds; a step without a platform (a build for the default
+// platform) counts for defaultPlatform.
+func (t *Tracker) PlatformStages(defaultPlatform string) map[StageKey]*StageStats {
+	byKey := t.stats(func(stage, platform string) string {
+		if platform == "" {
+			platform = defaultPlatform
+		}
+		return stage + "\x00" + platform
+	})
+	out := make(map[StageKey]*StageStats, len(byKey))
+	for k, v := range byKey {
+		stage, platform, _ := strings.Cut(k, "\x00")
+		out[StageKey{stage, platform}] = v
+	}
+	return out
+}
+
+func (t *Tracker) stats(key func(stage, platform string) string) map[string]*StageStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	type span struct{ from, to time.Time }
 	spans := map[string][]span{}
 	out := map[string]*StageStats{}
 	for d, vx := range t.vertices {
-		stage := vx.step.stage
 		if !vx.step.ok {
 			continue
 		}
-		if stage == "" {
-			stage = t.soleStage
+		name := vx.step.stage
+		if name == "" {
+			name = t.soleStage
 		}
+		stage := key(name, platformOf(vx.step.platform))
 		st := out[stage]
 		if st == nil {
 			st = &StageStats{Done: true}
@@ -267,6 +293,20 @@ func (t *Tracker) Warnings() []*client.VertexWarning {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]*client.VertexWarning(nil), t.warnings...)
+}
+
+// platformOf is the platform a step is built for: the part before "->"
+// in a cross-compilation prefix ("linux/amd64->arm64") is the build platform.
+func platformOf(prefix string) string {
+	if _, target, ok := strings.Cut(prefix, "->"); ok {
+		build, _, _ := strings.Cut(prefix, "->")
+		os, _, _ := strings.Cut(build, "/")
+		if !strings.Contains(target, "/") {
+			target = os + "/" + target
+		}
+		return target
+	}
+	return prefix
 }
 
 // stepName is a Dockerfile step vertex name, "[platform stage i/N] INSTR".

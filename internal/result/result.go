@@ -78,10 +78,13 @@ type BuildCheck struct {
 
 // Stage is one stage of the Dockerfile that the run reached.
 type Stage struct {
-	Name    string `json:"name"`
-	Index   int    `json:"index"`
-	Line    int    `json:"line"`
-	EndLine int    `json:"end_line"`
+	Name string `json:"name"`
+	// Platform is set when the run built several platforms: there is then
+	// one row per stage and platform.
+	Platform string `json:"platform,omitempty"`
+	Index    int    `json:"index"`
+	Line     int    `json:"line"`
+	EndLine  int    `json:"end_line"`
 	// Base is the FROM argument after ARG expansion; BaseStage names the stage
 	// it refers to when it is one.
 	Base      string   `json:"base"`
@@ -183,9 +186,15 @@ type ExcerptLine struct {
 
 // Image describes the final target's image.
 type Image struct {
-	Digest         string `json:"digest,omitempty"`
-	Size           *int64 `json:"size_bytes"`
-	CompressedSize *int64 `json:"compressed_size_bytes"`
+	// Digest is the image's manifest (or index) digest; ImageID its config's.
+	Digest  string   `json:"digest,omitempty"`
+	ImageID string   `json:"imageid,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	Pushed  bool     `json:"pushed,omitempty"`
+	// Metadata is the exporter's response, as build-push-action's metadata output.
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	Size           *int64            `json:"size_bytes"`
+	CompressedSize *int64            `json:"compressed_size_bytes"`
 }
 
 // Stage returns the stage with the given name, or nil.

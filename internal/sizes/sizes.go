@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/core/content/proxy"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -71,6 +72,12 @@ func Descriptor(resp map[string]string) (ocispecs.Descriptor, error) {
 // Image sizes the image desc points at: a manifest, or an index whose first
 // image manifest (attestations aside) is measured.
 func (m *Meter) Image(ctx context.Context, desc ocispecs.Descriptor) (Size, error) {
+	return m.ImageFor(ctx, desc, "")
+}
+
+// ImageFor is Image for one platform ("os/arch[/variant]") of an index; ""
+// takes the first.
+func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform string) (Size, error) {
 	if images.IsIndexType(desc.MediaType) {
 		var idx ocispecs.Index
 		if err := m.readJSON(ctx, desc, &idx); err != nil {
@@ -80,9 +87,12 @@ func (m *Meter) Image(ctx context.Context, desc ocispecs.Descriptor) (Size, erro
 			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
 				continue
 			}
-			return m.Image(ctx, d)
+			if platform != "" && (d.Platform == nil || platforms.FormatAll(*d.Platform) != platform) {
+				continue
+			}
+			return m.ImageFor(ctx, d, "")
 		}
-		return Size{}, fmt.Errorf("index %s holds no image manifest", desc.Digest)
+		return Size{}, fmt.Errorf("index %s holds no image manifest for %q", desc.Digest, platform)
 	}
 	var mf ocispecs.Manifest
 	if err := m.readJSON(ctx, desc, &mf); err != nil {

@@ -1,0 +1,122 @@
+package gate
+
+import (
+	"net"
+	"os"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// finalExport is where the final image goes: an image named by the tags,
+// pushed when asked; without tags an unnamed image that stays in BuildKit's
+// content store (where its manifest is read for the sizes) and in no image
+// store.
+func finalExport(cfg *Config) client.ExportEntry {
+	attrs := map[string]string{}
+	if len(cfg.Tags) > 0 {
+		attrs["name"] = strings.Join(cfg.Tags, ",")
+	}
+	if cfg.Push {
+		attrs["push"] = "true"
+	}
+	return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
+}
+
+// checkPushCredentials fails before building when a tag to push names a
+// registry there are no credentials for. Loopback registries (a local test
+// registry) need none.
+func checkPushCredentials(cfg *Config) error {
+	if !cfg.Push {
+		return nil
+	}
+	if len(cfg.Tags) == 0 {
+		return usageErrorf("push is set but there are no tags: set tags to the image names to push")
+	}
+	for _, tag := range cfg.Tags {
+		named, err := reference.ParseNormalizedNamed(tag)
+		if err != nil {
+			return usageErrorf("tag %q is not a valid image reference: %v", tag, err)
+		}
+		host := reference.Domain(named)
+		if isLoopback(host) {
+			continue
+		}
+		if cfg.RegistryAuth == nil || !cfg.RegistryAuth.Has(host) {
+			return usageErrorf("no credentials to push %s to %s: set registry-auth (registry=%s,username=...,password=...) or DOCKER_CONFIG to a docker config that has them", tag, host, host)
+		}
+	}
+	return nil
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// addSessionAndContexts adds credentials, secrets, SSH, named contexts and
+// attestations to a request.
+func addSessionAndContexts(cfg *Config, req *build.Request) error {
+	if cfg.RegistryAuth != nil {
+		req.Session = append(req.Session, cfg.RegistryAuth.Attachable())
+	}
+	if cfg.Secrets != nil {
+		a, err := cfg.Secrets.Attachable()
+		if err != nil {
+			return &UsageError{Err: err}
+		}
+		req.Session = append(req.Session, a)
+	}
+	if cfg.SSH != nil {
+		req.Session = append(req.Session, cfg.SSH)
+	}
+	for name, v := range cfg.BuildContexts {
+		switch {
+		case strings.HasPrefix(v, "docker-image://"), strings.HasPrefix(v, "target:"), strings.Contains(v, "://"):
+			req.FrontendAttrs["context:"+name] = v
+		default:
+			dir := v // relative to the working directory, as buildx takes it
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return usageErrorf("build context %s=%s: not a directory", name, v)
+			}
+			local := "ctx-" + name
+			req.ExtraLocals[local] = dir
+			req.FrontendAttrs["context:"+name] = "local:" + local
+		}
+	}
+	if cfg.Provenance != "" {
+		req.FrontendAttrs["attest:provenance"] = cfg.Provenance
+	}
+	if cfg.SBOM {
+		req.FrontendAttrs["attest:sbom"] = ""
+	}
+	return nil
+}
+
+// imageResult describes the exported final image from the exporter's response.
+func imageResult(cfg *Config, resp map[string]string) *result.Image {
+	img := &result.Image{
+		Digest:   resp[exptypes.ExporterImageDigestKey],
+		ImageID:  resp[exptypes.ExporterImageConfigDigestKey],
+		Tags:     cfg.Tags,
+		Pushed:   cfg.Push,
+		Metadata: map[string]string{},
+	}
+	for k, v := range resp {
+		if k != exptypes.ExporterImageDescriptorKey {
+			img.Metadata[k] = v
+		}
+	}
+	return img
+}
