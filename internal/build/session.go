@@ -180,11 +180,14 @@ func dockerignore(contextDir, dockerfile string) ([]string, error) {
 // its copy of the context from an earlier build and transfer only changes.
 func (s *Job) solveOpt(exports []client.ExportEntry) client.SolveOpt {
 	return client.SolveOpt{
-		Exports:      exports,
-		LocalMounts:  s.locals,
-		SharedKey:    sharedKey(s.req.ContextDir),
-		CacheImports: s.req.CacheImports,
-		Session:      s.req.Session,
+		// Never nil: client.solve copies cache attributes into a clone of
+		// it, and a clone of nil is nil (a panic with cache imports).
+		FrontendAttrs: map[string]string{},
+		Exports:       exports,
+		LocalMounts:   s.locals,
+		SharedKey:     sharedKey(s.req.ContextDir),
+		CacheImports:  s.req.CacheImports,
+		Session:       s.req.Session,
 	}
 }
 
@@ -202,6 +205,8 @@ type Outcome struct {
 	Solved []string
 	// Err is the build's error, nil when every target passed.
 	Err error
+	// CacheErr is a failed cache export; it does not fail the build.
+	CacheErr error
 }
 
 // Build solves the test targets concurrently (evaluated, so lazy results
@@ -213,7 +218,15 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
 	opt := s.solveOpt(s.req.Exports)
-	opt.CacheExports = s.req.CacheExports
+	var cacheExports []client.CacheOptionsEntry
+	for _, e := range s.req.CacheExports {
+		if e.Type == "inline" {
+			// Inline cache travels inside the exported image.
+			opt.CacheExports = append(opt.CacheExports, e)
+		} else {
+			cacheExports = append(cacheExports, e)
+		}
+	}
 	resp, err := s.b.Client.Build(ctx, opt, "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		var wg sync.WaitGroup
 		for i, t := range s.req.Tests {
@@ -258,6 +271,11 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		}
 		return res, nil
 	}, statusCh)
+	if len(cacheExports) > 0 && len(out.Solved) > 0 {
+		if cerr := s.exportCache(ctx, out.Solved, cacheExports); cerr != nil {
+			out.CacheErr = cerr
+		}
+	}
 	if err != nil {
 		if testErr != nil {
 			err = testErr
@@ -267,6 +285,49 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 	}
 	out.Response = maps.Clone(resp.ExporterResponse)
 	return out
+}
+
+// exportCache exports the cache of every solved target in one export: a
+// cache export covers the result of one build only, and several exports to
+// one ref would overwrite each other. The targets' results (all cached by
+// now) are merged into one result, which adds no layer of its own.
+func (s *Job) exportCache(ctx context.Context, targets []string, exports []client.CacheOptionsEntry) error {
+	opt := s.solveOpt(nil)
+	opt.CacheExports = exports
+	_, err := s.b.Client.Build(ctx, opt, "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		var states []llb.State
+		for _, t := range targets {
+			platforms := s.req.Platforms
+			if t != s.req.Target {
+				platforms = s.req.TestPlatforms
+			}
+			res, err := s.solve(ctx, c, t, platforms)
+			if err != nil {
+				return nil, err
+			}
+			if len(targets) == 1 {
+				return res, nil
+			}
+			ref, err := res.SingleRef()
+			if err != nil {
+				return nil, err
+			}
+			st, err := ref.ToState()
+			if err != nil {
+				return nil, err
+			}
+			states = append(states, st)
+		}
+		def, err := llb.Merge(states, llb.WithCustomName("[stagegate] cache of every target")).Marshal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB()})
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("export cache: %w", err)
+	}
+	return nil
 }
 
 func (s *Job) solve(ctx context.Context, c gateway.Client, target string, platforms []string) (*gateway.Result, error) {

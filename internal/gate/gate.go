@@ -286,6 +286,9 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if outcome.Response != nil {
 		res.Image = imageResult(cfg, outcome.Response)
 	}
+	if outcome.CacheErr != nil {
+		res.Warnings = append(res.Warnings, build.Explain(outcome.CacheErr).Error())
+	}
 	testResults(g, cfg, res, outcome)
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	if !cfg.SkipSizes {

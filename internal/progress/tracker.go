@@ -41,11 +41,15 @@ type vertex struct {
 	step      stepName
 	started   *time.Time
 	completed *time.Time
-	// ran is set once the vertex completed without a cache hit; a later
-	// report of the same digest as cached (a second solve in the session)
-	// does not make it cached.
-	ran    bool
-	cached bool
+	// firstCached is the start of the first report that said "cached";
+	// firstRan the earliest start of a report that completed uncached.
+	// BuildKit reports a step loaded from an imported cache as cached,
+	// then uncached while it extracts the layers, then cached again (same
+	// start); a step that ran in one solve and was reused by a later one is
+	// reported uncached first and cached later (later start). So a step ran
+	// when it completed uncached before it was ever reported cached.
+	firstCached *time.Time
+	firstRan    *time.Time
 	// statuses: the vertex reported progress other than resolving (a FROM
 	// step does when it pulls layers, and never says "cached" when it does not).
 	statuses bool
@@ -53,10 +57,22 @@ type vertex struct {
 	log      *tail
 }
 
+func startOrZero(t *time.Time) *time.Time {
+	if t == nil {
+		return &time.Time{}
+	}
+	return t
+}
+
+// ran reports whether the vertex did work (see firstCached).
+func (vx *vertex) ran() bool {
+	return vx.firstRan != nil && (vx.firstCached == nil || vx.firstRan.Before(*vx.firstCached))
+}
+
 // reused reports whether the vertex did no work: BuildKit said it was cached,
 // or it is a FROM step that pulled nothing.
 func (vx *vertex) reused() bool {
-	if vx.cached && !vx.ran {
+	if vx.firstCached != nil && !vx.ran() && vx.completed != nil {
 		return true
 	}
 	return vx.step.from && vx.completed != nil && vx.err == "" && !vx.statuses
@@ -81,14 +97,15 @@ func (t *Tracker) Update(s *client.SolveStatus) {
 		if v.Started != nil && (vx.started == nil || v.Started.Before(*vx.started)) {
 			vx.started = v.Started
 		}
+		if v.Cached && vx.firstCached == nil {
+			vx.firstCached = startOrZero(v.Started)
+		}
 		if v.Completed != nil {
 			if vx.completed == nil || v.Completed.After(*vx.completed) {
 				vx.completed = v.Completed
 			}
-			if v.Cached {
-				vx.cached = true
-			} else {
-				vx.ran = true
+			if !v.Cached && (vx.firstRan == nil || startOrZero(v.Started).Before(*vx.firstRan)) {
+				vx.firstRan = startOrZero(v.Started)
 			}
 		}
 		if v.Error != "" && vx.err == "" {
@@ -220,7 +237,7 @@ func (t *Tracker) stats(key func(stage, platform string) string) map[string]*Sta
 		st.Steps++
 		if vx.reused() {
 			st.CachedSteps++
-		} else if vx.ran {
+		} else if vx.ran() {
 			st.Ran = true
 		}
 		if vx.completed == nil {

@@ -135,3 +135,26 @@ func TestFromStepWithoutPullsIsCached(t *testing.T) {
 		t.Errorf("stage = %+v, want both steps cached (a FROM that only resolved pulled nothing)", st)
 	}
 }
+
+// TestCacheImportedStepIsCached replays what BuildKit reports for a step
+// loaded from an imported cache: cached, then uncached completions while it
+// extracts layers (same start), then cached.
+func TestCacheImportedStepIsCached(t *testing.T) {
+	start := time.Unix(2000, 0)
+	later := start.Add(time.Second)
+	name := "[final 1/1] RUN cat /app"
+	tr := NewTracker("")
+	for _, v := range []*client.Vertex{
+		{Digest: "sha256:f", Name: name, Cached: true, Started: &start},
+		{Digest: "sha256:f", Name: name, Started: &start, Completed: &later},
+		{Digest: "sha256:f", Name: name, Started: &start},
+		{Digest: "sha256:f", Name: name, Started: &start, Completed: &later},
+		{Digest: "sha256:f", Name: name, Cached: true, Started: &start, Completed: &later},
+	} {
+		tr.Update(&client.SolveStatus{Vertexes: []*client.Vertex{v}})
+	}
+	st := tr.Stages()["final"]
+	if st == nil || st.CachedSteps != 1 || st.Ran {
+		t.Errorf("stage = %+v, want its one step cached", st)
+	}
+}

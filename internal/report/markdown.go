@@ -79,9 +79,9 @@ var markdownTemplate = template.Must(template.New("summary").Funcs(template.Func
 
 {{.Summary}}
 {{if .R.Stages}}
-| Stage | Role | Status | Time | Cached steps | Size | Compressed | Δ base |
-| :-- | :-- | :-- | --: | --: | --: | --: | --: |
-{{range .R.Stages}}| {{cell .Name}} | {{roles .Roles}} | {{status .Status}} | {{time .}} | {{cached .}} | {{size .Size}} | {{size .CompressedSize}} | {{delta .BaseDelta}} |
+| Stage |{{if .Multi}} Platform |{{end}} Role | Status | Time | Cached steps | Size | Compressed | Δ base |
+| :-- |{{if .Multi}} :-- |{{end}} :-- | :-- | --: | --: | --: | --: | --: |
+{{range .R.Stages}}| {{cell .Name}} |{{if $.Multi}} {{cell .Platform}} |{{end}} {{roles .Roles}} | {{status .Status}} | {{time .}} | {{cached .}} | {{size .Size}} | {{size .CompressedSize}} | {{delta .BaseDelta}} |
 {{end}}
 {{.Graph}}
 {{else}}
@@ -127,7 +127,9 @@ Final image digest: {{code .}}
 // view is what the template shows. Multi-line text is cleaned and capped
 // here; inline text is escaped by the template functions.
 type view struct {
-	R       *result.Result
+	R *result.Result
+	// Multi: the run built several platforms (a platform column).
+	Multi   bool
 	Verdict string
 	Summary string // Markdown, already escaped
 	Graph   string // a fenced Mermaid block, or a note saying why there is none
@@ -154,7 +156,7 @@ type sizeRow struct {
 }
 
 func newView(r *result.Result) *view {
-	v := &view{R: r, Verdict: verdict(r), Summary: summary(r)}
+	v := &view{R: r, Multi: hasPlatforms(r), Verdict: verdict(r), Summary: summary(r)}
 	if len(r.Stages) > 0 {
 		v.Graph = graph(r.Stages)
 	}

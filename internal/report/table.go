@@ -24,11 +24,23 @@ func Table(w io.Writer, r *result.Result) error {
 		b.WriteString("No stage was built.\n")
 	} else {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "STAGE\tROLE\tSTATUS\tTIME\tCACHED\tSIZE\tΔ BASE")
+		// A platform column only when the run built several platforms.
+		multi := hasPlatforms(r)
+		platform := func(st *result.Stage) string {
+			if !multi {
+				return ""
+			}
+			return oneLine(orDash(st.Platform)) + "\t"
+		}
+		header := "STAGE\t"
+		if multi {
+			header += "PLATFORM\t"
+		}
+		fmt.Fprintln(tw, header+"ROLE\tSTATUS\tTIME\tCACHED\tSIZE\tΔ BASE")
 		for i := range r.Stages {
 			st := &r.Stages[i]
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				oneLine(st.Name), oneLine(roleList(st.Roles)), oneLine(string(st.Status)),
+			fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n",
+				oneLine(st.Name), platform(st), oneLine(roleList(st.Roles)), oneLine(string(st.Status)),
 				stageTime(st), cachedSteps(st), optBytes(st.Size), optDelta(st.BaseDelta))
 		}
 		if err := tw.Flush(); err != nil {
@@ -124,4 +136,21 @@ func StagesTable(w io.Writer, stages []result.Stage) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// hasPlatforms reports whether the result has per-platform rows.
+func hasPlatforms(r *result.Result) bool {
+	for i := range r.Stages {
+		if r.Stages[i].Platform != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
