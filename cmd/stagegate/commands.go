@@ -163,6 +163,11 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 	default:
 		return nil, flagError{fmt.Errorf("--test-mode %q: expected auto, build or run", f.testMode)}
 	}
+	for _, p := range f.platforms {
+		if err := build.CheckPlatform(p); err != nil {
+			return nil, flagError{fmt.Errorf("--platform %q: %v: expected a platform like linux/amd64 or linux/arm64/v8", p, err)}
+		}
+	}
 	if f.failOn != "failure" && f.failOn != "warnings" {
 		return nil, flagError{fmt.Errorf("--fail-on %q: expected failure or warnings", f.failOn)}
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/stagegate/stagegate/internal/action"
 	"github.com/stagegate/stagegate/internal/gate"
 )
 
@@ -30,6 +31,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) int {
+	// A container action runs the image's entrypoint with the inputs in the
+	// environment: no arguments means "run as the action" there.
+	if (len(args) == 0 && os.Getenv("GITHUB_ACTIONS") == "true") || (len(args) == 1 && args[0] == "action") {
+		return action.Run(ctx, action.Env{Getenv: os.Getenv, Stdout: os.Stdout})
+	}
 	cmd := newRootCommand()
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)

@@ -1,8 +1,5 @@
 package action
 
-import "github.com/containerd/platforms"
+import "github.com/stagegate/stagegate/internal/build"
 
-func checkPlatform(p string) error {
-	_, err := platforms.Parse(p)
-	return err
-}
+func checkPlatform(p string) error { return build.CheckPlatform(p) }

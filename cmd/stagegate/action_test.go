@@ -1,0 +1,459 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stagegate/stagegate/internal/github/githubtest"
+	"github.com/stagegate/stagegate/internal/testenv"
+)
+
+const (
+	token     = "ghs_test_token_for_the_fake_api"
+	pushSHA   = "0123456789abcdef0123456789abcdef01234567"
+	prHeadSHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+)
+
+// actionRun is one run of the binary the way the runner runs a container
+// action: inputs as INPUT_*, the event on disk, file commands as files.
+type actionRun struct {
+	code             int
+	stdout           string
+	outputs          map[string]string
+	summary          string
+	workspace, event string
+}
+
+type actionCase struct {
+	event   string // testdata/events/<event>.json
+	inputs  map[string]string
+	api     *githubtest.Server
+	noToken bool
+}
+
+func runAction(t *testing.T, workspace string, c actionCase) actionRun {
+	t.Helper()
+	dir := t.TempDir()
+	outputFile, summaryFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
+	for _, f := range []string{outputFile, summaryFile} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventPath, err := filepath.Abs(filepath.Join("..", "..", "testdata", "events", c.event+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventName := strings.TrimSuffix(c.event, "_fork")
+	env := []string{
+		"GITHUB_ACTIONS=true",
+		"GITHUB_EVENT_NAME=" + eventName,
+		"GITHUB_EVENT_PATH=" + eventPath,
+		"GITHUB_SHA=" + pushSHA,
+		"GITHUB_REPOSITORY=octo-org/hello-stagegate",
+		"GITHUB_SERVER_URL=https://github.com",
+		"GITHUB_RUN_ID=4242",
+		"GITHUB_REF_NAME=main",
+		"GITHUB_WORKSPACE=" + workspace,
+		"GITHUB_OUTPUT=" + outputFile,
+		"GITHUB_STEP_SUMMARY=" + summaryFile,
+		"RUNNER_TEMP=" + dir,
+		"BUILDKIT_HOST=" + testenv.BuildKitHost(t),
+	}
+	if c.api != nil {
+		env = append(env, "GITHUB_API_URL="+c.api.URL)
+	}
+	if !c.noToken {
+		env = append(env, "INPUT_GITHUB-TOKEN="+token)
+	}
+	for k, v := range c.inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	cmd := exec.Command(binary) // no arguments, as a container action's entrypoint
+	cmd.Dir = workspace
+	cmd.Env = append(cleanEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	summary, _ := os.ReadFile(summaryFile)
+	return actionRun{code: code, stdout: string(out), outputs: readOutputs(t, outputFile), summary: string(summary), workspace: workspace}
+}
+
+// cleanEnv is this process's environment without GitHub's variables, so the
+// tests do not depend on where they run.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GITHUB_") && !strings.HasPrefix(kv, "INPUT_") && !strings.HasPrefix(kv, "RUNNER_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// readOutputs parses GITHUB_OUTPUT the way the runner does: name<<DELIM
+// lines, the value, DELIM.
+func readOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("GITHUB_OUTPUT line %q is not name<<DELIMITER", sc.Text())
+		}
+		var value []string
+		for sc.Scan() && sc.Text() != delim {
+			value = append(value, sc.Text())
+		}
+		out[name] = strings.Join(value, "\n")
+	}
+	return out
+}
+
+// workspace copies an example into a new workspace directory.
+func workspace(t *testing.T, example string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "examples", example)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := e.Info()
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, info.Mode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func checkRun(t *testing.T, api *githubtest.Server, name string) githubtest.CheckRun {
+	t.Helper()
+	var found []githubtest.CheckRun
+	for _, r := range api.CheckRuns() {
+		if r.Name == name {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d check runs named %q, want 1 (all: %+v)", len(found), name, api.CheckRuns())
+	}
+	return found[0]
+}
+
+// commandsOutsideStops returns the workflow commands the runner would
+// execute: those outside ::stop-commands::TOKEN ... ::TOKEN:: regions.
+func commandsOutsideStops(stdout string) []string {
+	var cmds []string
+	stopToken := ""
+	for _, line := range strings.Split(stdout, "\n") {
+		if stopToken != "" {
+			if line == "::"+stopToken+"::" {
+				stopToken = ""
+			}
+			continue
+		}
+		if tok, ok := strings.CutPrefix(line, "::stop-commands::"); ok {
+			stopToken = tok
+			continue
+		}
+		if strings.HasPrefix(line, "::") {
+			cmds = append(cmds, line)
+		}
+	}
+	return cmds
+}
+
+func TestActionPassingBuildOnPush(t *testing.T) {
+	api := githubtest.NewServer(t, token)
+	r := runAction(t, workspace(t, "app"), actionCase{event: "push", api: api})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	for _, name := range []string{"stagegate / test", "stagegate / image"} {
+		cr := checkRun(t, api, name)
+		if cr.HeadSHA != pushSHA || cr.Status != "completed" || cr.Conclusion != "success" {
+			t.Errorf("%s: sha %s status %s conclusion %s", name, cr.HeadSHA, cr.Status, cr.Conclusion)
+		}
+		if cr.DetailsURL != "https://github.com/octo-org/hello-stagegate/actions/runs/4242" {
+			t.Errorf("%s: details_url %q", name, cr.DetailsURL)
+		}
+	}
+	// Notices on each stage's FROM line, in the check of the phase that built it.
+	notices := map[string]int{}
+	for _, name := range []string{"stagegate / test", "stagegate / image"} {
+		for _, a := range checkRun(t, api, name).Annotations {
+			if a.AnnotationLevel == "notice" && a.Path == "Dockerfile" {
+				notices[strings.Fields(a.Title)[1]] = a.StartLine
+			}
+		}
+	}
+	want := map[string]int{"base:": 4, "build:": 8, "test:": 15, "final:": 20}
+	for k, v := range want {
+		if notices[k] != v {
+			t.Errorf("notice for %s at line %d, want %d (all %v)", k, notices[k], v, notices)
+		}
+	}
+	if r.outputs["result"] != "passed" || r.outputs["failed-stage"] != "" || r.outputs["image-size"] == "" || !strings.HasPrefix(r.outputs["digest"], "sha256:") {
+		t.Errorf("outputs %v", r.outputs)
+	}
+	if !strings.Contains(r.outputs["stages"], `"name":"final"`) {
+		t.Errorf("stages output %q", r.outputs["stages"])
+	}
+	if _, err := os.Stat(r.outputs["report"]); err != nil {
+		t.Errorf("report output %q: %v", r.outputs["report"], err)
+	}
+	if !strings.Contains(r.summary, "| final") || !strings.Contains(r.summary, "```mermaid") {
+		t.Errorf("summary lacks the table or graph:\n%s", r.summary)
+	}
+	if !strings.Contains(r.stdout, "::group::stage test: ") {
+		t.Errorf("no log group per stage:\n%s", r.stdout)
+	}
+}
+
+func TestActionFailingTestOnPullRequest(t *testing.T) {
+	api := githubtest.NewServer(t, token)
+	r := runAction(t, workspace(t, "failing-test"), actionCase{event: "pull_request", api: api})
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	test, image := checkRun(t, api, "stagegate / test"), checkRun(t, api, "stagegate / image")
+	if test.HeadSHA != prHeadSHA || image.HeadSHA != prHeadSHA {
+		t.Errorf("check runs on %s and %s, want the PR head %s", test.HeadSHA, image.HeadSHA, prHeadSHA)
+	}
+	if test.Conclusion != "failure" || image.Conclusion != "skipped" {
+		t.Errorf("conclusions test=%s image=%s, want failure and skipped", test.Conclusion, image.Conclusion)
+	}
+	if !strings.Contains(image.Output.Summary, "not built") {
+		t.Errorf("the image check does not say why it was skipped: %q", image.Output.Summary)
+	}
+	var failure *githubtest.Annotation
+	for i, a := range test.Annotations {
+		if a.AnnotationLevel == "failure" {
+			failure = &test.Annotations[i]
+		}
+	}
+	if failure == nil || failure.StartLine != 17 || failure.EndLine != 17 || failure.Path != "Dockerfile" ||
+		!strings.Contains(failure.Title, "exit code 3") || !strings.Contains(failure.RawDetails, "not ok 3") {
+		t.Fatalf("failure annotation %+v, want Dockerfile:17 with the exit code and the log tail", failure)
+	}
+	if r.outputs["result"] != "failed" || r.outputs["failed-stage"] != "test" {
+		t.Errorf("outputs %v", r.outputs)
+	}
+	if !strings.Contains(r.summary, "not ok 3") {
+		t.Errorf("summary lacks the log tail")
+	}
+}
+
+func TestActionManyAnnotationsInBatches(t *testing.T) {
+	var df strings.Builder
+	fmt.Fprintf(&df, "FROM busybox AS s0\nRUN echo %s\n", testenv.Token(t))
+	for i := 1; i < 60; i++ {
+		fmt.Fprintf(&df, "FROM s%d AS s%d\nRUN echo %d > /s%d\n", i-1, i, i, i)
+	}
+	df.WriteString("FROM s59 AS test\nRUN true\nFROM busybox AS final\n")
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := githubtest.NewServer(t, token)
+	r := runAction(t, ws, actionCase{event: "push", api: api})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	test := checkRun(t, api, "stagegate / test")
+	if len(test.Annotations) != 61 {
+		t.Errorf("%d annotations delivered, want 61 (one per stage)", len(test.Annotations))
+	}
+	for _, req := range api.Requests() {
+		if req.Annotations > 50 {
+			t.Errorf("a request carried %d annotations", req.Annotations)
+		}
+	}
+	for i := 0; i < 60; i++ {
+		if test.Annotations[i].StartLine != 2*i+1 {
+			t.Errorf("annotation %d at line %d, want %d", i, test.Annotations[i].StartLine, 2*i+1)
+			break
+		}
+	}
+}
+
+func TestActionForkPullRequestFallsBack(t *testing.T) {
+	api := githubtest.NewServer(t, token)
+	api.ExpectRejections()
+	api.FailNext("POST", 100, 403, nil, `{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/checks/runs#create-a-check-run"}`)
+	r := runAction(t, workspace(t, "failing-test"), actionCase{event: "pull_request_fork", api: api})
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (the verdict stands)\n%s", r.code, r.stdout)
+	}
+	cmds := commandsOutsideStops(r.stdout)
+	notice := slices.IndexFunc(cmds, func(c string) bool { return strings.HasPrefix(c, "::notice::") && strings.Contains(c, "checks: write") })
+	if notice < 0 {
+		t.Errorf("no notice naming the permission to add; commands:\n%s", strings.Join(cmds, "\n"))
+	}
+	errCmd := slices.IndexFunc(cmds, func(c string) bool { return strings.HasPrefix(c, "::error ") })
+	if errCmd < 0 {
+		t.Fatalf("no ::error annotation; commands:\n%s", strings.Join(cmds, "\n"))
+	}
+	e := cmds[errCmd]
+	for _, want := range []string{"file=Dockerfile", "line=17", "endLine=17", "exit code 3"} {
+		if !strings.Contains(e, want) {
+			t.Errorf("error command %q lacks %q", e, want)
+		}
+	}
+	if len(api.CheckRuns()) != 0 {
+		t.Errorf("check runs were created: %+v", api.CheckRuns())
+	}
+	if !strings.Contains(r.summary, "not ok 3") {
+		t.Error("the summary was not written")
+	}
+}
+
+func TestActionRetriesAfter429(t *testing.T) {
+	api := githubtest.NewServer(t, token)
+	api.ExpectRejections()
+	api.FailNext("POST", 1, 429, map[string]string{"Retry-After": "1"}, `{"message":"API rate limit exceeded"}`)
+	r := runAction(t, workspace(t, "app"), actionCase{event: "push", api: api})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	if c := checkRun(t, api, "stagegate / test"); c.Conclusion != "success" {
+		t.Errorf("test check %s after a 429", c.Conclusion)
+	}
+	if slices.ContainsFunc(commandsOutsideStops(r.stdout), func(c string) bool { return strings.Contains(c, "could not") }) {
+		t.Error("fell back although the retry succeeded")
+	}
+}
+
+func TestActionAPIDownKeepsTheVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		example string
+		code    int
+	}{{"app", 0}, {"failing-test", 1}} {
+		t.Run(tc.example, func(t *testing.T) {
+			api := githubtest.NewServer(t, token)
+			api.ExpectRejections()
+			api.Down()
+			r := runAction(t, workspace(t, tc.example), actionCase{event: "push", api: api})
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.stdout)
+			}
+			if !strings.Contains(r.summary, "stagegate") || r.outputs["result"] == "" {
+				t.Errorf("summary or outputs missing when the API is down")
+			}
+			if !slices.ContainsFunc(commandsOutsideStops(r.stdout), func(c string) bool {
+				return strings.HasPrefix(c, "::warning::") && strings.Contains(c, "result is unchanged")
+			}) {
+				t.Errorf("no warning about the API:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestActionBuildOutputCannotRunCommands(t *testing.T) {
+	ws := t.TempDir()
+	df := `FROM busybox AS test
+RUN echo "` + testenv.Token(t) + `" && echo "::error file=x,line=1::injected" && echo "::set-output name=result::hacked" && echo "::add-mask::busybox"
+FROM busybox AS final
+`
+	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := githubtest.NewServer(t, token)
+	r := runAction(t, ws, actionCase{event: "push", api: api})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "::error file=x,line=1::injected") {
+		t.Fatal("the build's output is not in the log")
+	}
+	for _, c := range commandsOutsideStops(r.stdout) {
+		if strings.Contains(c, "injected") || strings.Contains(c, "hacked") || strings.Contains(c, "add-mask") {
+			t.Errorf("the runner would execute %q", c)
+		}
+	}
+	if r.outputs["result"] != "passed" {
+		t.Errorf("result output %q", r.outputs["result"])
+	}
+}
+
+func TestActionWorkflowDispatchAndMergeGroup(t *testing.T) {
+	cases := []struct {
+		event  string
+		inputs map[string]string
+		sha    string
+	}{
+		// workflow_dispatch inputs reach the action through `with:`.
+		{"workflow_dispatch", map[string]string{"target": "final", "test-targets": "test", "no-cache": "true"}, pushSHA},
+		{"merge_group", nil, pushSHA},
+	}
+	for _, tc := range cases {
+		t.Run(tc.event, func(t *testing.T) {
+			api := githubtest.NewServer(t, token)
+			r := runAction(t, workspace(t, "app"), actionCase{event: tc.event, api: api, inputs: tc.inputs})
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stdout)
+			}
+			for _, name := range []string{"stagegate / test", "stagegate / image"} {
+				if c := checkRun(t, api, name); c.HeadSHA != tc.sha || c.Conclusion != "success" {
+					t.Errorf("%s: sha %s conclusion %s", name, c.HeadSHA, c.Conclusion)
+				}
+			}
+		})
+	}
+}
+
+func TestActionBadInputsNameTheInput(t *testing.T) {
+	cases := []struct {
+		inputs map[string]string
+		want   []string
+	}{
+		{map[string]string{"no-cache": "yes"}, []string{`input "no-cache"`, "true or false"}},
+		{map[string]string{"fail-on": "sometimes"}, []string{`input "fail-on"`, "failure, warnings or never"}},
+		{map[string]string{"build-args": "VERSION"}, []string{`input "build-args"`, "KEY=VALUE"}},
+		{map[string]string{"platforms": "linux/amd64,windows/riscv128/x"}, []string{`input "platforms"`}},
+		{map[string]string{"test-targets": "unit"}, []string{`input "test-targets"`, "base, build, test, final"}},
+		{map[string]string{"context": "../outside"}, []string{`input "context"`, "inside the workspace"}},
+		{map[string]string{"file": "nope/Dockerfile"}, []string{`input "file"`}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.want[:1], ""), func(t *testing.T) {
+			api := githubtest.NewServer(t, token)
+			r := runAction(t, workspace(t, "app"), actionCase{event: "push", api: api, inputs: tc.inputs})
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\n%s", r.code, r.stdout)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			if regexp.MustCompile(`panic|goroutine \d`).MatchString(r.stdout) {
+				t.Errorf("panic:\n%s", r.stdout)
+			}
+		})
+	}
+}

@@ -1,0 +1,108 @@
+package action
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/github"
+	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// Annotation levels, as the Checks API names them.
+const (
+	levelNotice  = "notice"
+	levelWarning = "warning"
+	levelFailure = "failure"
+)
+
+// phaseOf is the check a stage reports to: the test check when a test stage
+// reaches it (it is built then), else the image check.
+func phaseOf(res *result.Result, st *result.Stage) gate.Phase {
+	for _, t := range st.ReachedBy {
+		if slices.Contains(res.TestTargets, t) {
+			return gate.PhaseTest
+		}
+	}
+	return gate.PhaseImage
+}
+
+// failurePhase is the check a failure belongs to.
+func failurePhase(res *result.Result) gate.Phase {
+	if res.TestPhaseFailed() || (res.Failure != nil && res.Failure.Target == "" && len(res.TestTargets) > 0) {
+		return gate.PhaseTest
+	}
+	return gate.PhaseImage
+}
+
+// repoPath is the Dockerfile's path relative to the repository root, with
+// "/", as annotations need it.
+func repoPath(file, workspace string) string {
+	if workspace != "" {
+		if abs, err := filepath.Abs(file); err == nil {
+			if rel, err := filepath.Rel(workspace, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				file = rel
+			}
+		}
+	}
+	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(file)), "./")
+}
+
+// annotations are a phase's annotations: the failure on the exact lines of
+// the failing instruction, first, then a notice on each stage's FROM line.
+func annotations(res *result.Result, path string, phase gate.Phase) []github.Annotation {
+	var out []github.Annotation
+	if f := res.Failure; f != nil && failurePhase(res) == phase {
+		line, end := f.Line, f.EndLine
+		if line < 1 {
+			line, end = 1, 1
+			if st := res.Stage(f.Stage); st != nil && st.Line > 0 {
+				line, end = st.Line, st.Line
+			}
+		}
+		title := "stagegate: the build failed"
+		if f.Stage != "" {
+			title = fmt.Sprintf("stage %s failed", f.Stage)
+		}
+		if f.ExitCode != nil {
+			title += fmt.Sprintf(" (exit code %d)", *f.ExitCode)
+		}
+		out = append(out, github.Annotation{
+			Path: path, StartLine: line, EndLine: max(end, line), Level: levelFailure,
+			Title: title, Message: f.Message, RawDetails: strings.Join(f.LogTail, "\n"),
+		})
+	}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if phaseOf(res, st) != phase || st.Line < 1 {
+			continue
+		}
+		out = append(out, github.Annotation{
+			Path: path, StartLine: st.Line, EndLine: st.Line, Level: levelNotice,
+			Title: fmt.Sprintf("stage %s: %s", st.Name, st.Status), Message: stageLine(st),
+		})
+	}
+	return out
+}
+
+// stageLine says in one line what a stage did.
+func stageLine(st *result.Stage) string {
+	parts := []string{string(st.Status)}
+	if st.StartedAt != nil {
+		parts[0] += " in " + report.HumanDuration(st.Duration)
+	}
+	if st.Steps > 0 {
+		parts = append(parts, fmt.Sprintf("%d/%d steps cached", st.CachedSteps, st.Steps))
+	}
+	if st.Size != nil {
+		size := report.HumanBytes(*st.Size)
+		if st.CompressedSize != nil {
+			size += fmt.Sprintf(" (%s compressed)", report.HumanBytes(*st.CompressedSize))
+		}
+		parts = append(parts, size)
+	}
+	return strings.Join(parts, " · ")
+}

@@ -1,0 +1,267 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sethvargo/go-githubactions"
+	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/github"
+	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// maxCommandsPerLevel is how many annotations of one level a step may show
+// through workflow commands; GitHub drops the rest.
+const maxCommandsPerLevel = 10
+
+// reporter reports a run as check runs, one per phase, and falls back to
+// workflow-command annotations when the Checks API cannot be used. Reporting
+// problems never change the build's verdict.
+type reporter struct {
+	ctx  context.Context
+	a    *githubactions.Action
+	in   *Inputs
+	path string // the Dockerfile, relative to the repository root
+
+	mu       sync.Mutex
+	checks   *github.Checks // nil: workflow commands only
+	test     *github.Run
+	image    *github.Run
+	hasTests bool
+	pending  sync.WaitGroup
+}
+
+func newReporter(ctx context.Context, a *githubactions.Action, getenv func(string) string, in *Inputs, path string) *reporter {
+	r := &reporter{ctx: ctx, a: a, in: in, path: path}
+	if in.Token == "" {
+		a.Noticef("%s", "stagegate: no github-token, so no check runs: annotations are shown in this log. Set `github-token` (it defaults to github.token) and `permissions: checks: write`.")
+		return r
+	}
+	ev, err := github.EventFromEnv(getenv)
+	if err != nil {
+		a.Warningf("%s", fmt.Sprintf("stagegate: no check runs: %v", err))
+		return r
+	}
+	checks, err := github.NewChecks(ev, in.Token)
+	if err != nil {
+		a.Warningf("%s", fmt.Sprintf("stagegate: no check runs: %v", err))
+		return r
+	}
+	r.checks = checks
+	return r
+}
+
+func (r *reporter) name(p gate.Phase) string { return r.in.CheckName + " / " + string(p) }
+
+// fallBack switches to workflow commands, saying once why.
+func (r *reporter) fallBack(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checks == nil {
+		return
+	}
+	r.checks = nil
+	if errors.Is(err, github.ErrForbidden) {
+		r.a.Noticef("%s", fmt.Sprintf("stagegate could not create check runs (%v). Add `permissions: checks: write` to the job; pull requests from forks get a read-only token. Annotations are shown in this log instead.", err))
+		return
+	}
+	r.a.Warningf("%s", fmt.Sprintf("stagegate could not report check runs (%v). Annotations are shown in this log instead; the build's result is unchanged.", err))
+}
+
+func (r *reporter) client() *github.Checks {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checks
+}
+
+// startTests opens the test check as the test phase starts.
+func (r *reporter) startTests(hasTests bool) {
+	r.hasTests = hasTests
+	c := r.client()
+	if c == nil || !hasTests {
+		return
+	}
+	run, err := c.Start(r.ctx, r.name(gate.PhaseTest), github.Output{Title: "Building the test stages", Summary: "stagegate is building the test stages."})
+	if err != nil {
+		r.fallBack(err)
+		return
+	}
+	r.mu.Lock()
+	r.test = run
+	r.mu.Unlock()
+}
+
+// startImage opens the image check as the final target starts. It is called
+// from inside the build, so it does not wait for GitHub.
+func (r *reporter) startImage() {
+	c := r.client()
+	if c == nil {
+		return
+	}
+	r.pending.Add(1)
+	go func() {
+		defer r.pending.Done()
+		run, err := c.Start(r.ctx, r.name(gate.PhaseImage), github.Output{Title: "Building the image", Summary: "The test stages passed; stagegate is building the final target."})
+		if err != nil {
+			r.fallBack(err)
+			return
+		}
+		r.mu.Lock()
+		r.image = run
+		r.mu.Unlock()
+	}()
+}
+
+// abandon closes open checks when the run stopped before building.
+func (r *reporter) abandon(err error) {
+	r.pending.Wait()
+	c := r.client()
+	if c == nil {
+		return
+	}
+	out := github.Output{Title: "stagegate did not run", Summary: "```\n" + err.Error() + "\n```"}
+	for _, run := range []*github.Run{r.test, r.image} {
+		if run != nil {
+			if err := c.Complete(context.WithoutCancel(r.ctx), run, github.ConclusionFailure, out, nil); err != nil {
+				r.fallBack(err)
+				return
+			}
+		}
+	}
+}
+
+// finish completes the checks with the result, or prints annotations as
+// workflow commands when there are no checks.
+func (r *reporter) finish(res *result.Result, cancelled bool) {
+	r.pending.Wait()
+	ctx := context.WithoutCancel(r.ctx) // report a cancelled run too
+	var summary strings.Builder
+	if err := report.Markdown(&summary, res); err != nil {
+		summary.WriteString(err.Error())
+	}
+	var testAnns, imageAnns []github.Annotation
+	if r.in.Annotations {
+		testAnns = annotations(res, r.path, gate.PhaseTest)
+		imageAnns = annotations(res, r.path, gate.PhaseImage)
+	}
+	failedIn := gate.Phase("")
+	if res.Result != result.Passed {
+		failedIn = failurePhase(res)
+	}
+	if !r.hasTests && failedIn == gate.PhaseTest {
+		failedIn = gate.PhaseImage
+	}
+
+	if c := r.client(); c != nil {
+		err := r.completeTest(ctx, c, res, failedIn, cancelled, summary.String(), testAnns)
+		if err == nil {
+			err = r.completeImage(ctx, c, res, failedIn, cancelled, summary.String(), imageAnns)
+		}
+		if err == nil {
+			return
+		}
+		r.fallBack(err)
+	}
+	r.workflowAnnotations(append(testAnns, imageAnns...))
+}
+
+func (r *reporter) completeTest(ctx context.Context, c *github.Checks, res *result.Result, failedIn gate.Phase, cancelled bool, summary string, anns []github.Annotation) error {
+	if !r.hasTests {
+		_, err := c.CreateCompleted(ctx, r.name(gate.PhaseTest), github.ConclusionSkipped, github.Output{
+			Title:   "No test stage",
+			Summary: "No test stage was selected: the Dockerfile has no stage named `test` and `test-targets` names none.\n\n" + summary,
+		}, anns)
+		return err
+	}
+	conclusion, title := github.ConclusionSuccess, "Test stages passed: "+strings.Join(res.TestTargets, ", ")
+	switch {
+	case cancelled:
+		conclusion, title = github.ConclusionCancelled, "Cancelled"
+	case failedIn == gate.PhaseTest:
+		conclusion, title = github.ConclusionFailure, failureTitle(res)
+	}
+	out := github.Output{Title: title, Summary: summary}
+	if r.test == nil {
+		_, err := c.CreateCompleted(ctx, r.name(gate.PhaseTest), conclusion, out, anns)
+		return err
+	}
+	return c.Complete(ctx, r.test, conclusion, out, anns)
+}
+
+func (r *reporter) completeImage(ctx context.Context, c *github.Checks, res *result.Result, failedIn gate.Phase, cancelled bool, summary string, anns []github.Annotation) error {
+	conclusion, title := github.ConclusionSuccess, "Image "+res.Target+" built"
+	if res.Image != nil && res.Image.Size != nil {
+		title += ": " + report.HumanBytes(*res.Image.Size)
+	}
+	switch {
+	case cancelled:
+		conclusion, title = github.ConclusionCancelled, "Cancelled"
+	case failedIn == gate.PhaseTest:
+		conclusion, title = github.ConclusionSkipped, "Not built: a test stage failed"
+		summary = fmt.Sprintf("The final target `%s` was not built because the test stages failed (see **%s**).\n\n%s", res.Target, r.name(gate.PhaseTest), summary)
+	case failedIn == gate.PhaseImage:
+		conclusion, title = github.ConclusionFailure, failureTitle(res)
+	}
+	out := github.Output{Title: title, Summary: summary}
+	if r.image == nil {
+		_, err := c.CreateCompleted(ctx, r.name(gate.PhaseImage), conclusion, out, anns)
+		return err
+	}
+	return c.Complete(ctx, r.image, conclusion, out, anns)
+}
+
+func failureTitle(res *result.Result) string {
+	f := res.Failure
+	if f == nil || f.Stage == "" {
+		if res.Error != "" {
+			return report.TruncateBytes("Failed: "+res.Error, 200)
+		}
+		return "Failed"
+	}
+	t := fmt.Sprintf("Stage %s failed at line %d", f.Stage, f.Line)
+	if f.ExitCode != nil {
+		t += " (exit code " + strconv.Itoa(*f.ExitCode) + ")"
+	}
+	return t
+}
+
+// workflowAnnotations prints annotations as workflow commands: failures
+// first, at most maxCommandsPerLevel of each level, the rest counted.
+func (r *reporter) workflowAnnotations(anns []github.Annotation) {
+	shown := map[string]int{}
+	hidden := 0
+	for _, level := range []string{levelFailure, levelWarning, levelNotice} {
+		for _, an := range anns {
+			if an.Level != level {
+				continue
+			}
+			if shown[level] == maxCommandsPerLevel {
+				hidden++
+				continue
+			}
+			shown[level]++
+			a := r.a.WithFieldsMap(map[string]string{
+				"file":    an.Path,
+				"line":    strconv.Itoa(an.StartLine),
+				"endLine": strconv.Itoa(an.EndLine),
+				"title":   an.Title,
+			})
+			switch level {
+			case levelFailure:
+				a.Errorf("%s", an.Message)
+			case levelWarning:
+				a.Warningf("%s", an.Message)
+			default:
+				a.Noticef("%s", an.Message)
+			}
+		}
+	}
+	if hidden > 0 {
+		r.a.Noticef("%s", fmt.Sprintf("stagegate: %d more annotations are not shown (GitHub shows %d per level); the job summary has every stage.", hidden, maxCommandsPerLevel))
+	}
+}

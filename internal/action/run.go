@@ -1,0 +1,246 @@
+package action
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/sethvargo/go-githubactions"
+	"github.com/stagegate/stagegate/internal/dockerfile"
+	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// Exit codes, as the CLI's.
+const (
+	ExitPassed = 0
+	ExitFailed = 1
+	ExitUsage  = 2
+)
+
+// Env is what the action reads from its process.
+type Env struct {
+	Getenv func(string) string
+	// Stdout receives workflow commands and the build log.
+	Stdout io.Writer
+}
+
+// Run runs the action and returns the process's exit code.
+func Run(ctx context.Context, env Env) int {
+	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout))
+	workspace := env.Getenv("GITHUB_WORKSPACE")
+	in, err := ReadInputs(a, workspace)
+	if err != nil {
+		a.Errorf("%s", err)
+		return ExitUsage
+	}
+	cfg := &in.Gate
+	cfg.Out = env.Stdout
+	cfg.Progress = progressui.PlainMode
+
+	// Plan first: a bad target is a usage error, and the test check is
+	// created only when there are tests. A Dockerfile that does not parse is
+	// the user's code failing: gate.Run reports it at its line.
+	hasTests := false
+	g, err := gate.Analyze(cfg)
+	var dfErr *dockerfile.Error
+	switch {
+	case err == nil:
+		plan, err := g.Plan(cfg.Target, cfg.TestTargets)
+		if err != nil {
+			a.Errorf("%s", inputError(err))
+			return ExitUsage
+		}
+		hasTests = len(plan.Tests) > 0
+	case !errors.As(err, &dfErr):
+		a.Errorf("%s", inputError(err))
+		return ExitUsage
+	}
+
+	rep := newReporter(ctx, a, env.Getenv, in, repoPath(cfg.DockerfilePath(), workspace))
+	rep.startTests(hasTests)
+	cfg.OnPhase = func(p gate.Phase) {
+		if p == gate.PhaseImage {
+			rep.startImage()
+		}
+	}
+
+	a.Group("stagegate: build log")
+	resume := stopCommands(a)
+	res, err := gate.Run(ctx, cfg)
+	resume()
+	a.EndGroup()
+	var usage *gate.UsageError
+	if errors.As(err, &usage) {
+		a.Errorf("%s", inputError(err))
+		rep.abandon(err)
+		return ExitUsage
+	}
+	if err != nil {
+		// No builder, or the builder went away before anything was built:
+		// still a verdict, reported like any other failure.
+		res = &result.Result{
+			Result: result.Failed, Target: cfg.Target, TestTargets: []string{},
+			File: cfg.DockerfilePath(), Context: cfg.ContextDir, Stages: []result.Stage{},
+			Error: err.Error(),
+		}
+		if ctx.Err() != nil {
+			res.Error = "cancelled: " + res.Error
+		}
+	}
+
+	stageGroups(a, res)
+	reportPath := writeReport(a, env.Getenv, res)
+	rep.finish(res, ctx.Err() != nil)
+	if in.Summary {
+		writeSummary(a, env.Getenv, res)
+	}
+	writeOutputs(a, env.Getenv, res, reportPath)
+
+	switch {
+	case in.FailOn == FailOnNever:
+		return ExitPassed
+	case res.Result != result.Passed:
+		return ExitFailed
+	case in.FailOn == FailOnWarnings && len(res.Warnings) > 0:
+		a.Errorf("%s", fmt.Sprintf("fail-on is warnings and the build reported %d warning(s)", len(res.Warnings)))
+		return ExitFailed
+	}
+	return ExitPassed
+}
+
+// inputError names the input behind a planning error.
+func inputError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "test target"):
+		return fmt.Errorf("input \"test-targets\": %w", err)
+	case strings.HasPrefix(msg, "target"):
+		return fmt.Errorf("input \"target\": %w", err)
+	case strings.Contains(msg, "read Dockerfile"):
+		return fmt.Errorf("input \"file\": %w", err)
+	case strings.Contains(msg, "build context"):
+		return fmt.Errorf("input \"context\": %w", err)
+	}
+	return err
+}
+
+// stopCommands makes the runner ignore workflow commands until the returned
+// function is called, so a "::" line printed by a RUN step is never executed.
+func stopCommands(a *githubactions.Action) func() {
+	token := randomToken()
+	a.IssueCommand(&githubactions.Command{Name: "stop-commands", Message: token})
+	return func() { a.IssueCommand(&githubactions.Command{Name: token}) }
+}
+
+func randomToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// stageGroups prints one log group per stage; the failing stage's group holds
+// its last lines of output.
+func stageGroups(a *githubactions.Action, res *result.Result) {
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		a.Group(fmt.Sprintf("stage %s: %s", st.Name, stageLine(st)))
+		resume := stopCommands(a)
+		a.Infof("%s", fmt.Sprintf("stage %s (Dockerfile lines %d-%d), base %s, roles %v", st.Name, st.Line, st.EndLine, st.Base, st.Roles))
+		if f := res.Failure; f != nil && f.Stage == st.Name {
+			a.Infof("%s", fmt.Sprintf("failed at line %d: %s", f.Line, f.Message))
+			for _, l := range f.LogTail {
+				a.Infof("%s", "  "+l)
+			}
+		}
+		resume()
+		a.EndGroup()
+	}
+}
+
+// fileCommand writes to a GITHUB_* file when the runner gave one.
+func fileCommand(a *githubactions.Action, getenv func(string) string, name, msg string) (err error) {
+	env := "GITHUB_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if getenv(env) == "" {
+		return fmt.Errorf("%s is not set", env)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write %s: %v", env, r)
+		}
+	}()
+	a.IssueFileCommand(&githubactions.Command{Name: name, Message: msg})
+	return nil
+}
+
+func writeSummary(a *githubactions.Action, getenv func(string) string, res *result.Result) {
+	var b strings.Builder
+	if err := report.Markdown(&b, res); err != nil {
+		a.Warningf("%s", fmt.Sprintf("render the job summary: %v", err))
+		return
+	}
+	if err := fileCommand(a, getenv, "step-summary", b.String()); err != nil {
+		a.Warningf("%s", fmt.Sprintf("job summary not written: %v", err))
+	}
+}
+
+func writeReport(a *githubactions.Action, getenv func(string) string, res *result.Result) string {
+	dir := getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, "stagegate-report.json")
+	if err := report.WriteJSONFile(path, res); err != nil {
+		a.Warningf("%s", fmt.Sprintf("JSON report not written: %v", err))
+		return ""
+	}
+	return path
+}
+
+// writeOutputs sets the step outputs, each with a delimiter that cannot occur
+// in its value.
+func writeOutputs(a *githubactions.Action, getenv func(string) string, res *result.Result, reportPath string) {
+	failedStage := ""
+	if res.Failure != nil {
+		failedStage = res.Failure.Stage
+	}
+	stages, _ := json.Marshal(res.Stages)
+	imageSize, digest := "", ""
+	if res.Image != nil {
+		digest = res.Image.Digest
+		if res.Image.Size != nil {
+			imageSize = strconv.FormatInt(*res.Image.Size, 10)
+		}
+	}
+	outputs := [][2]string{
+		{"result", string(res.Result)},
+		{"failed-stage", failedStage},
+		{"stages", string(stages)},
+		{"image-size", imageSize},
+		{"digest", digest},
+		{"report", reportPath},
+	}
+	for _, o := range outputs {
+		delim := "stagegate_" + randomToken()
+		for strings.Contains(o[1], delim) {
+			delim = "stagegate_" + randomToken()
+		}
+		msg := fmt.Sprintf("%s<<%s\n%s\n%s", o[0], delim, o[1], delim)
+		if err := fileCommand(a, getenv, "output", msg); err != nil {
+			a.Warningf("%s", fmt.Sprintf("output %s not set: %v", o[0], err))
+			return
+		}
+	}
+}
