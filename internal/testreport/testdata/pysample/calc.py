@@ -1,0 +1,10 @@
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a + b  # deliberately wrong
+
+
+def div(a, b):
+    return a / b
