@@ -53,7 +53,9 @@ func repoPath(file, workspace string) string {
 
 // annotations are a phase's annotations: the failure on the exact lines of
 // the failing instruction, first, then a notice on each stage's FROM line.
-func annotations(res *result.Result, path string, phase gate.Phase) []github.Annotation {
+// Failed tests from test reports are pinned to their source file (relative to
+// the build context, which is under the workspace).
+func annotations(res *result.Result, path, workspace string, phase gate.Phase) []github.Annotation {
 	var out []github.Annotation
 	if f := res.Failure; f != nil && failurePhase(res) == phase {
 		line, end := f.Line, f.EndLine
@@ -74,6 +76,26 @@ func annotations(res *result.Result, path string, phase gate.Phase) []github.Ann
 			Path: path, StartLine: line, EndLine: max(end, line), Level: levelFailure,
 			Title: title, Message: f.Message, RawDetails: strings.Join(f.LogTail, "\n"),
 		})
+	}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if phaseOf(res, st) != phase || st.Tests == nil {
+			continue
+		}
+		for _, tc := range st.Tests.Failed {
+			an := github.Annotation{
+				Path: path, StartLine: st.Line, EndLine: st.Line, Level: levelFailure,
+				Title:   fmt.Sprintf("test %s failed (stage %s)", tc.Name, st.Name),
+				Message: tc.Message,
+			}
+			if tc.File != "" && tc.Line > 0 && !filepath.IsAbs(tc.File) && !strings.HasPrefix(tc.File, "..") {
+				an.Path, an.StartLine, an.EndLine = repoPath(filepath.Join(res.Context, tc.File), workspace), tc.Line, tc.Line
+			}
+			if an.Message == "" {
+				an.Message = an.Title
+			}
+			out = append(out, an)
+		}
 	}
 	for i := range res.Stages {
 		st := &res.Stages[i]

@@ -4,9 +4,13 @@
 package action
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/stagegate/stagegate/internal/build"
@@ -32,14 +36,30 @@ type Inputs struct {
 	FailOn      FailOn
 }
 
+// asInputError names the input an option error came from.
+func asInputError(err error) error {
+	var oe *build.OptionError
+	if errors.As(err, &oe) {
+		return &InputError{Input: oe.Option, Value: oe.Value, Expected: oe.Expected, Err: oe.Err}
+	}
+	return err
+}
+
 // InputError is an input with a value that cannot be used.
 type InputError struct {
 	Input, Value, Expected string
+	Err                    error
 }
 
 func (e *InputError) Error() string {
-	return fmt.Sprintf("input %q: %q is not valid: expected %s", e.Input, e.Value, e.Expected)
+	msg := fmt.Sprintf("input %q: %q is not valid: expected %s", e.Input, e.Value, e.Expected)
+	if e.Err != nil {
+		msg += " (" + e.Err.Error() + ")"
+	}
+	return msg
 }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // ReadInputs parses the inputs the way users write them in YAML: lists one
 // per line or comma-separated, KEY=VALUE one per line, booleans true/false.
@@ -58,7 +78,7 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 		in.FailOn = FailOnFailure
 	case FailOnFailure, FailOnWarnings, FailOnNever:
 	default:
-		return nil, &InputError{"fail-on", a.GetInput("fail-on"), "failure, warnings or never"}
+		return nil, &InputError{"fail-on", a.GetInput("fail-on"), "failure, warnings or never", nil}
 	}
 	var err error
 	bools := []struct {
@@ -98,7 +118,7 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 	g.Platforms = parseList(a.GetInput("platforms"))
 	for _, p := range g.Platforms {
 		if err := checkPlatform(p); err != nil {
-			return nil, &InputError{"platforms", p, "platforms like linux/amd64 or linux/arm64/v8, one per line or comma-separated"}
+			return nil, &InputError{"platforms", p, "platforms like linux/amd64 or linux/arm64/v8, one per line or comma-separated", err}
 		}
 	}
 	if g.BuildArgs, err = parseKeyValues("build-args", a.GetInput("build-args")); err != nil {
@@ -108,7 +128,119 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 		return nil, err
 	}
 	g.Connect = build.ConnectOptions{Host: a.GetInput("buildkit-host")}
+	if err := readTestInputs(a, g); err != nil {
+		return nil, err
+	}
+	if err := readOutputInputs(a, g); err != nil {
+		return nil, asInputError(err)
+	}
 	return in, nil
+}
+
+// readTestInputs reads how test stages run.
+func readTestInputs(a *githubactions.Action, g *gate.Config) error {
+	switch mode := gate.TestMode(strings.ToLower(a.GetInput("test-mode"))); mode {
+	case "":
+		g.TestMode = gate.TestModeAuto
+	case gate.TestModeAuto, gate.TestModeBuild, gate.TestModeRun:
+		g.TestMode = mode
+	default:
+		return &InputError{"test-mode", a.GetInput("test-mode"), "auto, build or run", nil}
+	}
+	if v := a.GetInput("test-timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return &InputError{"test-timeout", v, "a duration like 90s or 10m", nil}
+		}
+		g.TestTimeout = d
+	}
+	env, err := parseKeyValues("test-env", a.GetInput("test-env"))
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		g.TestEnv = append(g.TestEnv, k+"="+env[k])
+	}
+	if g.TestNetwork, err = parseBool("test-network", a.GetInput("test-network"), false); err != nil {
+		return err
+	}
+	g.TestReports = parseList(a.GetInput("test-reports"))
+	failFast, err := parseBool("fail-fast", a.GetInput("fail-fast"), true)
+	if err != nil {
+		return err
+	}
+	g.NoFailFast = !failFast
+	g.TestPlatforms = parseList(a.GetInput("test-platforms"))
+	for _, p := range g.TestPlatforms {
+		if err := checkPlatform(p); err != nil {
+			return &InputError{"test-platforms", p, "platforms like linux/amd64", nil}
+		}
+	}
+	return nil
+}
+
+// readOutputInputs reads where the image goes and what the build may use:
+// tags, push, caches, secrets, SSH, named contexts, attestations.
+func readOutputInputs(a *githubactions.Action, g *gate.Config) error {
+	var err error
+	g.Tags = parseLines(a.GetInput("tags"))
+	if g.Push, err = parseBool("push", a.GetInput("push"), false); err != nil {
+		return err
+	}
+	if g.SBOM, err = parseBool("sbom", a.GetInput("sbom"), false); err != nil {
+		return err
+	}
+	switch p := a.GetInput("provenance"); p {
+	case "", "false":
+	case "true":
+		g.Provenance = "mode=min"
+	case "mode=min", "mode=max":
+		g.Provenance = p
+	default:
+		return &InputError{"provenance", p, "true, false, mode=min or mode=max", nil}
+	}
+	scope := build.GHAScope(a.Getenv("GITHUB_REF_NAME"), g.DockerfilePath())
+	cacheEnv := build.CacheEnv{Getenv: a.Getenv, Scope: scope}
+	if g.CacheFrom, err = build.ParseCache("cache-from", parseLines(a.GetInput("cache-from")), cacheEnv); err != nil {
+		return err
+	}
+	if g.CacheTo, err = build.ParseCache("cache-to", parseLines(a.GetInput("cache-to")), cacheEnv); err != nil {
+		return err
+	}
+	secretLines, fileLines := parseLines(a.GetInput("secrets")), parseLines(a.GetInput("secret-files"))
+	if len(secretLines)+len(fileLines) > 0 {
+		if g.Secrets, err = build.ParseSecrets(secretLines, fileLines, a.Getenv); err != nil {
+			return err
+		}
+	}
+	if ssh := parseList(a.GetInput("ssh")); len(ssh) > 0 {
+		if g.SSH, err = build.ParseSSH(ssh); err != nil {
+			return err
+		}
+	}
+	if g.BuildContexts, err = parseKeyValues("build-contexts", a.GetInput("build-contexts")); err != nil {
+		return err
+	}
+	dockerConfig := a.Getenv("DOCKER_CONFIG")
+	if dockerConfig == "" && a.Getenv("HOME") != "" {
+		dockerConfig = filepath.Join(a.Getenv("HOME"), ".docker")
+	}
+	if g.RegistryAuth, err = build.LoadRegistryAuth(dockerConfig, parseLines(a.GetInput("registry-auth"))); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseLines splits a multi-line input into its non-empty lines (values
+// that may themselves hold commas: tags, cache entries, secrets).
+func parseLines(v string) []string {
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func parseBool(name, v string, def bool) (bool, error) {
@@ -120,7 +252,7 @@ func parseBool(name, v string, def bool) (bool, error) {
 	case "false", "False", "FALSE":
 		return false, nil
 	}
-	return false, &InputError{name, v, "true or false"}
+	return false, &InputError{name, v, "true or false", nil}
 }
 
 // parseList splits a list written one item per line, comma-separated, or both.
@@ -146,7 +278,7 @@ func parseKeyValues(name, v string) (map[string]string, error) {
 		}
 		k, val, ok := strings.Cut(line, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, &InputError{name, line, "KEY=VALUE lines, one per line"}
+			return nil, &InputError{name, line, "KEY=VALUE lines, one per line", nil}
 		}
 		out[strings.TrimSpace(k)] = val
 	}
@@ -156,11 +288,11 @@ func parseKeyValues(name, v string) (map[string]string, error) {
 func insideWorkspace(name, p, workspace string) error {
 	abs, err := filepath.Abs(p)
 	if err != nil {
-		return &InputError{name, p, "a path inside the workspace"}
+		return &InputError{name, p, "a path inside the workspace", nil}
 	}
 	rel, err := filepath.Rel(workspace, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return &InputError{name, p, "a path inside the workspace " + workspace}
+		return &InputError{name, p, "a path inside the workspace " + workspace, nil}
 	}
 	return nil
 }

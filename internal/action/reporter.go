@@ -23,10 +23,11 @@ const maxCommandsPerLevel = 10
 // workflow-command annotations when the Checks API cannot be used. Reporting
 // problems never change the build's verdict.
 type reporter struct {
-	ctx  context.Context
-	a    *githubactions.Action
-	in   *Inputs
-	path string // the Dockerfile, relative to the repository root
+	ctx       context.Context
+	a         *githubactions.Action
+	in        *Inputs
+	path      string // the Dockerfile, relative to the repository root
+	workspace string
 
 	mu       sync.Mutex
 	checks   *github.Checks // nil: workflow commands only
@@ -37,7 +38,7 @@ type reporter struct {
 }
 
 func newReporter(ctx context.Context, a *githubactions.Action, getenv func(string) string, in *Inputs, path string) *reporter {
-	r := &reporter{ctx: ctx, a: a, in: in, path: path}
+	r := &reporter{ctx: ctx, a: a, in: in, path: path, workspace: getenv("GITHUB_WORKSPACE")}
 	if in.Token == "" {
 		a.Noticef("%s", "stagegate: no github-token, so no check runs: annotations are shown in this log. Set `github-token` (it defaults to github.token) and `permissions: checks: write`.")
 		return r
@@ -146,8 +147,8 @@ func (r *reporter) finish(res *result.Result, cancelled bool) {
 	}
 	var testAnns, imageAnns []github.Annotation
 	if r.in.Annotations {
-		testAnns = annotations(res, r.path, gate.PhaseTest)
-		imageAnns = annotations(res, r.path, gate.PhaseImage)
+		testAnns = annotations(res, r.path, r.workspace, gate.PhaseTest)
+		imageAnns = annotations(res, r.path, r.workspace, gate.PhaseImage)
 	}
 	failedIn := gate.Phase("")
 	if res.Result != result.Passed {

@@ -40,6 +40,12 @@ func Run(ctx context.Context, env Env) int {
 	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout))
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	in, err := ReadInputs(a, workspace)
+	// Mask every secret before anything else is printed.
+	if in != nil {
+		for _, v := range in.Gate.Redactor().Values() {
+			a.AddMask(v)
+		}
+	}
 	if err != nil {
 		a.Errorf("%s", err)
 		return ExitUsage
@@ -217,9 +223,12 @@ func writeOutputs(a *githubactions.Action, getenv func(string) string, res *resu
 		failedStage = res.Failure.Stage
 	}
 	stages, _ := json.Marshal(res.Stages)
-	imageSize, digest := "", ""
+	imageSize, digest, imageID, metadata := "", "", "", "{}"
 	if res.Image != nil {
-		digest = res.Image.Digest
+		digest, imageID = res.Image.Digest, res.Image.ImageID
+		if md, err := json.Marshal(res.Image.Metadata); err == nil && res.Image.Metadata != nil {
+			metadata = string(md)
+		}
 		if res.Image.Size != nil {
 			imageSize = strconv.FormatInt(*res.Image.Size, 10)
 		}
@@ -230,6 +239,8 @@ func writeOutputs(a *githubactions.Action, getenv func(string) string, res *resu
 		{"stages", string(stages)},
 		{"image-size", imageSize},
 		{"digest", digest},
+		{"imageid", imageID},
+		{"metadata", metadata},
 		{"report", reportPath},
 	}
 	for _, o := range outputs {

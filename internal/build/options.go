@@ -139,6 +139,8 @@ type Secrets struct {
 	Values []string
 	values map[string][]byte
 	files  []secretsprovider.Source
+	// fileOption names the option each file came from, for errors.
+	fileOption []string
 }
 
 // ParseSecrets reads "id=ID,env=VAR" and "id=ID,src=PATH" lines and plain
@@ -168,6 +170,7 @@ func ParseSecrets(secretLines, fileLines []string, getenv func(string) string) (
 				continue
 			}
 			s.files = append(s.files, src)
+			s.fileOption = append(s.fileOption, "secrets")
 			continue
 		}
 		id, v, ok := strings.Cut(l, "=")
@@ -183,11 +186,12 @@ func ParseSecrets(secretLines, fileLines []string, getenv func(string) string) (
 			return nil, &OptionError{"secret-files", l, "ID=PATH", nil}
 		}
 		s.files = append(s.files, secretsprovider.Source{ID: id, FilePath: p})
+		s.fileOption = append(s.fileOption, "secret-files")
 	}
-	for _, f := range s.files {
+	for i, f := range s.files {
 		dt, err := os.ReadFile(f.FilePath)
 		if err != nil {
-			return nil, &OptionError{"secret-files", f.ID + "=" + f.FilePath, "a readable file", err}
+			return nil, &OptionError{s.fileOption[i], "id=" + f.ID + ",src=" + f.FilePath, "a readable file", err}
 		}
 		if v := strings.TrimSpace(string(dt)); v != "" {
 			s.Values = append(s.Values, v)

@@ -2,7 +2,9 @@ package gate
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/stagegate/stagegate/internal/build"
@@ -61,7 +63,38 @@ func testResults(g *dockerfile.Graph, cfg *Config, res *result.Result, out *buil
 		tr.Warnings = append(tr.Warnings, to.ReportErrors...)
 		addReports(tr, to.Reports, cfg.ContextDir)
 		res.Warnings = append(res.Warnings, prefixed("stage "+st.Name+": ", tr.Warnings)...)
+		if len(tr.Failed) > 0 && row.Status != result.StatusFailed {
+			// The command passed (e.g. "|| true" to keep the reports), but
+			// the reports say tests failed: so did the stage.
+			row.Status = result.StatusFailed
+			line := st.CmdLine
+			if tr.Mode == result.TestModeBuild || line == 0 {
+				line = st.EndLine
+			}
+			res.Failures = append(res.Failures, result.Failure{
+				Stage: st.Name, Target: st.Name, File: res.File, Line: line, EndLine: line,
+				Message: fmt.Sprintf("%d test(s) failed according to the test reports: %s", len(tr.Failed), failedNames(tr.Failed)),
+				LogTail: []string{},
+			})
+		}
 	}
+	if len(res.Failures) > 0 {
+		res.Result = result.Failed
+		res.Failure = &res.Failures[0]
+		res.Error = res.Failure.Message
+	}
+}
+
+func failedNames(cases []result.TestCase) string {
+	var names []string
+	for i, c := range cases {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(cases)-5))
+			break
+		}
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func prefixed(p string, list []string) []string {

@@ -1,0 +1,133 @@
+package action
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-githubactions"
+	"gopkg.in/yaml.v3"
+)
+
+func newAction(inputs map[string]string, asked map[string]bool) *githubactions.Action {
+	return githubactions.New(githubactions.WithGetenv(func(k string) string {
+		if name, ok := strings.CutPrefix(k, "INPUT_"); ok && asked != nil {
+			asked[name] = true
+		}
+		for n, v := range inputs {
+			if "INPUT_"+strings.ToUpper(n) == k {
+				return v
+			}
+		}
+		return ""
+	}))
+}
+
+func TestReadInputsAsUsersWriteThem(t *testing.T) {
+	in, err := ReadInputs(newAction(map[string]string{
+		"test-targets": "unit\nlint, integration\n",
+		"build-args":   "VERSION=1.2\nFLAGS=-a,-b=c\n",
+		"no-cache":     "True",
+		"annotations":  "false",
+		"platforms":    "linux/amd64\nlinux/arm64",
+		"tags":         "ghcr.io/o/app:1.2\nghcr.io/o/app:latest",
+		"test-timeout": "90s",
+		"fail-fast":    "false",
+	}, nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := in.Gate
+	if !slices.Equal(g.TestTargets, []string{"unit", "lint", "integration"}) {
+		t.Errorf("test targets %q", g.TestTargets)
+	}
+	if g.BuildArgs["VERSION"] != "1.2" || g.BuildArgs["FLAGS"] != "-a,-b=c" {
+		t.Errorf("build args %v", g.BuildArgs)
+	}
+	if !g.NoCache || in.Annotations || !in.Summary || !g.NoFailFast || g.TestTimeout.Seconds() != 90 {
+		t.Errorf("booleans/durations wrong: %+v", in)
+	}
+	if len(g.Platforms) != 2 || len(g.Tags) != 2 || in.CheckName != "stagegate" || in.FailOn != FailOnFailure {
+		t.Errorf("lists or defaults wrong: %+v", in)
+	}
+}
+
+func TestBadInputsNameTheInput(t *testing.T) {
+	cases := []struct{ input, value, want string }{
+		{"no-cache", "yes", "true or false"},
+		{"summary", "1", "true or false"},
+		{"fail-on", "sometimes", "failure, warnings or never"},
+		{"build-args", "VERSION", "KEY=VALUE"},
+		{"labels", "=x", "KEY=VALUE"},
+		{"platforms", "linux/amd64,linx/arm64", "platforms like"},
+		{"test-mode", "maybe", "auto, build or run"},
+		{"test-timeout", "ten minutes", "a duration"},
+		{"cache-from", "type=s4,ref=x", "type=registry"},
+		{"secrets", "id=x,src=/nonexistent/file", "a readable file"},
+		{"provenance", "full", "mode=min"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.input, func(t *testing.T) {
+			_, err := ReadInputs(newAction(map[string]string{tc.input: tc.value}, nil), "")
+			if err == nil || !strings.Contains(err.Error(), `"`+tc.input+`"`) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one naming %q and saying %q", err, tc.input, tc.want)
+			}
+		})
+	}
+}
+
+// TestActionYAMLDeclaresEveryInput keeps action.yml, the code and the README
+// in step: every input the code reads is declared with a description and a
+// default, and documented in the README.
+func TestActionYAMLDeclaresEveryInput(t *testing.T) {
+	var spec struct {
+		Inputs map[string]struct {
+			Description string  `yaml:"description"`
+			Default     *string `yaml:"default"`
+		} `yaml:"inputs"`
+		Outputs map[string]any `yaml:"outputs"`
+		Runs    struct {
+			Using string `yaml:"using"`
+		} `yaml:"runs"`
+	}
+	dt, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(dt, &spec); err != nil {
+		t.Fatalf("action.yml: %v", err)
+	}
+	if spec.Runs.Using != "docker" {
+		t.Errorf("runs.using %q", spec.Runs.Using)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := map[string]bool{}
+	_, _ = ReadInputs(newAction(nil, asked), "")
+	for name := range asked {
+		in, ok := spec.Inputs[strings.ToLower(name)]
+		if !ok {
+			t.Errorf("the code reads input %q, action.yml does not declare it", strings.ToLower(name))
+			continue
+		}
+		if in.Description == "" || in.Default == nil {
+			t.Errorf("input %q lacks a description or a default", strings.ToLower(name))
+		}
+	}
+	for name := range spec.Inputs {
+		if !asked[strings.ToUpper(name)] {
+			t.Errorf("action.yml declares input %q, the code never reads it", name)
+		}
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("the README does not document input %q", name)
+		}
+	}
+	for _, out := range []string{"result", "failed-stage", "stages", "image-size", "report", "digest", "imageid", "metadata"} {
+		if _, ok := spec.Outputs[out]; !ok {
+			t.Errorf("output %q is not declared", out)
+		}
+	}
+}
