@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -75,6 +76,7 @@ var markdownTemplate = template.Must(template.New("summary").Funcs(template.Func
 	"cached": cachedSteps,
 	"size":   optBytes,
 	"delta":  optDelta,
+	"dur":    HumanDuration,
 }).Parse(`## {{if eq .Verdict "passed"}}✅{{else if eq .Verdict "failed"}}❌{{else}}❔{{end}} stagegate: {{cell .Verdict}}
 
 {{.Summary}}
@@ -104,7 +106,21 @@ Dockerfile excerpt, failing lines marked with ` + "`>`" + `:
 
 {{fenced "text" .}}
 {{end}}{{end}}
-{{- with .Error}}
+{{- range .Tests}}
+### 🧪 Tests of stage {{code .Stage}}
+
+{{.How}}
+{{with .Suites}}
+| Suite | Passed | Failed | Skipped | Time |
+| :-- | --: | --: | --: | --: |
+{{range .}}| {{cell .Name}} | {{.Passed}} | {{.Failed}} | {{.Skipped}} | {{dur .Duration}} |
+{{end}}{{end}}{{with .Failed}}
+Failed tests:
+
+{{range .}}- {{code .Name}}{{with .Where}} at {{code .}}{{end}}: {{cell .Message}}
+{{end}}{{end}}{{with .Slowest}}
+Slowest tests: {{range $i, $c := .}}{{if $i}}, {{end}}{{code $c.Name}} ({{dur $c.Duration}}){{end}}
+{{end}}{{end}}{{- with .Error}}
 ### ❌ Error
 
 {{fenced "text" .}}
@@ -127,7 +143,8 @@ Final image digest: {{code .}}
 // view is what the template shows. Multi-line text is cleaned and capped
 // here; inline text is escaped by the template functions.
 type view struct {
-	R *result.Result
+	R     *result.Result
+	Tests []testsView
 	// Multi: the run built several platforms (a platform column).
 	Multi   bool
 	Verdict string
@@ -156,7 +173,7 @@ type sizeRow struct {
 }
 
 func newView(r *result.Result) *view {
-	v := &view{R: r, Multi: hasPlatforms(r), Verdict: verdict(r), Summary: summary(r)}
+	v := &view{R: r, Multi: hasPlatforms(r), Verdict: verdict(r), Summary: summary(r), Tests: testsViews(r)}
 	if len(r.Stages) > 0 {
 		v.Graph = graph(r.Stages)
 	}
@@ -390,4 +407,64 @@ func statusCell(s result.Status) string {
 		icon = "🚫 "
 	}
 	return icon + cell(string(s))
+}
+
+// testsView is what a test stage's tests did, for the summary.
+type testsView struct {
+	Stage   string
+	How     string // Markdown, escaped
+	Suites  []result.Suite
+	Failed  []failedTestView
+	Slowest []result.TestCase
+}
+
+type failedTestView struct {
+	Name, Where, Message string
+}
+
+// maxFailedTests bounds the failed tests listed per stage.
+const maxFailedTests = 50
+
+func testsViews(r *result.Result) []testsView {
+	var out []testsView
+	for i := range r.Stages {
+		st := &r.Stages[i]
+		tr := st.Tests
+		if tr == nil || (st.Platform != "" && i > 0 && r.Stages[i-1].Name == st.Name) {
+			continue
+		}
+		v := testsView{Stage: st.Name, Suites: tr.Suites, Slowest: tr.Slowest}
+		switch {
+		case tr.NotRun != "":
+			v.How = "⚠️ " + cell(tr.NotRun)
+		case tr.Mode == result.TestModeRun:
+			v.How = "Ran the stage's command " + code(strings.Join(tr.Command, " "))
+			if tr.ExitCode != nil {
+				v.How += fmt.Sprintf(", exit code %d.", *tr.ExitCode)
+			}
+		default:
+			v.How = "The tests ran as the stage's RUN steps."
+		}
+		for j, f := range tr.Failed {
+			if j == maxFailedTests {
+				v.Failed = append(v.Failed, failedTestView{Name: fmt.Sprintf("… and %d more", len(tr.Failed)-j)})
+				break
+			}
+			fv := failedTestView{Name: f.Name, Message: firstLine(f.Message)}
+			if f.File != "" {
+				fv.Where = f.File
+				if f.Line > 0 {
+					fv.Where += ":" + strconv.Itoa(f.Line)
+				}
+			}
+			v.Failed = append(v.Failed, fv)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return TruncateBytes(line, 300)
 }

@@ -280,3 +280,25 @@ func TestTruncateDoc(t *testing.T) {
 		t.Errorf("truncateDoc = %q (%d bytes)", got, len(got))
 	}
 }
+
+func TestMarkdownTestsSection(t *testing.T) {
+	code := 1
+	r := &result.Result{Result: result.Failed, Target: "final", TestTargets: []string{"test"}, Stages: []result.Stage{{
+		Name: "test", Roles: []result.Role{result.RoleTest}, Status: result.StatusFailed,
+		Tests: &result.TestResults{
+			Mode: result.TestModeRun, Command: []string{"go", "test", "./..."}, ExitCode: &code,
+			Suites:  []result.Suite{{Name: "example.com/sample/calc", Passed: 3, Failed: 2, Skipped: 1, Duration: 0.4}},
+			Failed:  []result.TestCase{{Name: "TestSub", File: "calc/calc_test.go", Line: 17, Message: "Sub(5, 3) = 1, want 2\nmore"}},
+			Slowest: []result.TestCase{{Name: "TestSub", Duration: 0.03}},
+		},
+	}}}
+	var b strings.Builder
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Tests of stage `test`", "| example.com/sample/calc | 3 | 2 | 1 |", "`TestSub` at `calc/calc_test.go:17`: Sub(5, 3) = 1, want 2", "exit code 1", "Slowest tests: `TestSub`"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}
