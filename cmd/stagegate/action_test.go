@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stagegate/stagegate/internal/github/githubtest"
@@ -36,9 +38,55 @@ type actionCase struct {
 	inputs  map[string]string
 	api     *githubtest.Server
 	noToken bool
+	// buildkitHost overrides the test environment's builder.
+	buildkitHost string
 }
 
 func runAction(t *testing.T, workspace string, c actionCase) actionRun {
+	t.Helper()
+	p := startAction(t, workspace, c)
+	return p.wait(t)
+}
+
+// actionProcess is a running action.
+type actionProcess struct {
+	cmd                     *exec.Cmd
+	out                     *lockedBuffer
+	outputFile, summaryFile string
+	workspace               string
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (p *actionProcess) wait(t *testing.T) actionRun {
+	t.Helper()
+	err := p.cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	summary, _ := os.ReadFile(p.summaryFile)
+	return actionRun{code: code, stdout: p.out.String(), outputs: readOutputs(t, p.outputFile), summary: string(summary), workspace: p.workspace}
+}
+
+func startAction(t *testing.T, workspace string, c actionCase) *actionProcess {
 	t.Helper()
 	dir := t.TempDir()
 	outputFile, summaryFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
@@ -70,6 +118,9 @@ func runAction(t *testing.T, workspace string, c actionCase) actionRun {
 	if c.api != nil {
 		env = append(env, "GITHUB_API_URL="+c.api.URL)
 	}
+	if c.buildkitHost != "" {
+		env = append(env, "BUILDKIT_HOST="+c.buildkitHost)
+	}
 	if !c.noToken {
 		env = append(env, "INPUT_GITHUB-TOKEN="+token)
 	}
@@ -79,15 +130,12 @@ func runAction(t *testing.T, workspace string, c actionCase) actionRun {
 	cmd := exec.Command(binary) // no arguments, as a container action's entrypoint
 	cmd.Dir = workspace
 	cmd.Env = append(cleanEnv(), env...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	summary, _ := os.ReadFile(summaryFile)
-	return actionRun{code: code, stdout: string(out), outputs: readOutputs(t, outputFile), summary: string(summary), workspace: workspace}
+	return &actionProcess{cmd: cmd, out: out, outputFile: outputFile, summaryFile: summaryFile, workspace: workspace}
 }
 
 // cleanEnv is this process's environment without GitHub's variables, so the

@@ -59,6 +59,7 @@ type buildFlags struct {
 	testEnv     []string
 	testNetwork bool
 	testTimeout time.Duration
+	timeout     time.Duration
 	testReports []string
 	failFast    bool
 	failOn      string
@@ -125,6 +126,7 @@ func newBuildCommand() *cobra.Command {
 	fl.BoolVar(&f.testNetwork, "test-network", false, "give test runs the network (default: none)")
 	fl.DurationVar(&f.testTimeout, "test-timeout", 0, "stop a test run after this long, e.g. 10m (default: no limit)")
 	fl.StringSliceVar(&f.testReports, "test-report", nil, "test reports to read from the test stages, e.g. /reports/*.xml (JUnit XML or go test -json; repeatable)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "stop the build after this long, e.g. 30m (default: no limit)")
 	fl.BoolVar(&f.failFast, "fail-fast", true, "skip the final target when a test stage fails (false: build it anyway and report both)")
 	fl.StringVar(&f.failOn, "fail-on", "failure", "what fails the run: failure or warnings (also any Dockerfile check warning)")
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "name of the final image, e.g. ghcr.io/o/app:1.2 (repeatable)")
@@ -191,6 +193,7 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		TestEnv:     env,
 		TestNetwork: f.testNetwork,
 		TestTimeout: f.testTimeout,
+		Timeout:     f.timeout,
 		TestReports: f.testReports,
 		NoFailFast:  !f.failFast,
 		Progress:    mode,

@@ -25,8 +25,17 @@ const (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// The build is cancelled and what is known is reported; a second
+		// signal does not wait for that.
+		cancel(&gate.CancelledError{Reason: "received " + s.String()})
+		<-sigs
+		os.Exit(130)
+	}()
 	os.Exit(run(ctx, os.Args[1:]))
 }
 

@@ -147,6 +147,13 @@ func readTestInputs(a *githubactions.Action, g *gate.Config) error {
 	default:
 		return &InputError{"test-mode", a.GetInput("test-mode"), "auto, build or run", nil}
 	}
+	if v := a.GetInput("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return &InputError{"timeout", v, "a duration like 30m", nil}
+		}
+		g.Timeout = d
+	}
 	if v := a.GetInput("test-timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

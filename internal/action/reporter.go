@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/stagegate/stagegate/internal/gate"
@@ -18,6 +19,9 @@ import (
 // maxCommandsPerLevel is how many annotations of one level a step may show
 // through workflow commands; GitHub drops the rest.
 const maxCommandsPerLevel = 10
+
+// cancelReportTimeout bounds reporting a cancelled run.
+const cancelReportTimeout = 5 * time.Second
 
 // reporter reports a run as check runs, one per phase, and falls back to
 // workflow-command annotations when the Checks API cannot be used. Reporting
@@ -87,7 +91,7 @@ func (r *reporter) startTests(hasTests bool) {
 	if c == nil || !hasTests {
 		return
 	}
-	run, err := c.Start(r.ctx, r.name(gate.PhaseTest), github.Output{Title: "Building the test stages", Summary: "stagegate is building the test stages."})
+	run, err := c.Start(context.WithoutCancel(r.ctx), r.name(gate.PhaseTest), github.Output{Title: "Building the test stages", Summary: "stagegate is building the test stages."})
 	if err != nil {
 		r.fallBack(err)
 		return
@@ -107,7 +111,7 @@ func (r *reporter) startImage() {
 	r.pending.Add(1)
 	go func() {
 		defer r.pending.Done()
-		run, err := c.Start(r.ctx, r.name(gate.PhaseImage), github.Output{Title: "Building the image", Summary: "The test stages passed; stagegate is building the final target."})
+		run, err := c.Start(context.WithoutCancel(r.ctx), r.name(gate.PhaseImage), github.Output{Title: "Building the image", Summary: "The test stages passed; stagegate is building the final target."})
 		if err != nil {
 			r.fallBack(err)
 			return
@@ -141,6 +145,12 @@ func (r *reporter) abandon(err error) {
 func (r *reporter) finish(res *result.Result, cancelled bool) {
 	r.pending.Wait()
 	ctx := context.WithoutCancel(r.ctx) // report a cancelled run too
+	if cancelled {
+		// The runner kills the job soon after cancelling it: report fast.
+		var done context.CancelFunc
+		ctx, done = context.WithTimeout(ctx, cancelReportTimeout)
+		defer done()
+	}
 	var summary strings.Builder
 	if err := report.Markdown(&summary, res); err != nil {
 		summary.WriteString(err.Error())

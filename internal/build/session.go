@@ -236,7 +236,9 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 				if s.req.OnTarget != nil {
 					s.req.OnTarget(t.Target, true)
 				}
-				out.Tests[i] = s.test(ctx, c, t)
+				to := s.test(ctx, c, t)
+				to.Err = s.b.gone(to.Err)
+				out.Tests[i] = to
 			}()
 		}
 		wg.Wait()
@@ -277,10 +279,10 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		}
 	}
 	if err != nil {
-		if testErr != nil {
+		if testErr != nil && !builderGone(err) {
 			err = testErr
 		}
-		out.Err = err
+		out.Err = s.b.gone(err)
 		return out
 	}
 	out.Response = maps.Clone(resp.ExporterResponse)

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +23,11 @@ const excerptContext = 2
 // build's own error when it is another one (the final target, the export).
 func failures(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, file string) []result.Failure {
 	var fs []result.Failure
+	if stoppedEarly(out.Err) {
+		// The builder went away, the run timed out or was cancelled: one
+		// failure says so, whatever each target saw.
+		return []result.Failure{pin(g, tr, out.Err, nil, file)}
+	}
 	for _, to := range out.Tests {
 		if to == nil || to.Err == nil {
 			continue
@@ -41,6 +47,14 @@ func failures(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, fil
 		fs = append(fs, pin(g, tr, out.Err, target, file))
 	}
 	return fs
+}
+
+// stoppedEarly reports whether the build was stopped from outside.
+func stoppedEarly(err error) bool {
+	var gone *build.GoneError
+	var timeout *TimeoutError
+	var cancelled *CancelledError
+	return errors.As(err, &gone) || errors.As(err, &timeout) || errors.As(err, &cancelled) || errors.Is(err, context.Canceled)
 }
 
 func isTestError(out *build.Outcome) bool {
@@ -115,6 +129,19 @@ func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfil
 // message is the error as a user should read it: BuildKit's own words,
 // without gRPC framing or the stack of wrappers.
 func message(err error) string {
+	var gone *build.GoneError
+	var timeout *TimeoutError
+	var cancelled *CancelledError
+	switch {
+	case errors.As(err, &gone):
+		return gone.Error()
+	case errors.As(err, &timeout):
+		return timeout.Error()
+	case errors.As(err, &cancelled):
+		return cancelled.Error()
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
 	err = grpcerrors.FromGRPC(err)
 	msg := build.Explain(err).Error()
 	msg = strings.TrimPrefix(msg, "failed to solve: ")

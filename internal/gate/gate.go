@@ -38,6 +38,8 @@ type Config struct {
 	Platforms   []string
 	// SkipSizes turns off measuring stage sizes.
 	SkipSizes bool
+	// Timeout bounds the whole build (0: none).
+	Timeout time.Duration
 
 	// TestMode says how test stages test: run their command, trust the
 	// build, or decide per stage (auto: run when the stage sets CMD or
@@ -100,6 +102,18 @@ const (
 	PhaseTest  Phase = "test"  // building the test stages
 	PhaseImage Phase = "image" // building the final target
 )
+
+// CancelledError is a run cancelled from outside (a signal).
+type CancelledError struct{ Reason string }
+
+func (e *CancelledError) Error() string { return "cancelled: " + e.Reason }
+
+// TimeoutError is a build that ran out of time.
+type TimeoutError struct{ Timeout time.Duration }
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the build did not finish within %s (the timeout): it was stopped", e.Timeout)
+}
 
 // UsageError is a problem with the configuration: nothing was built.
 type UsageError struct{ Err error }
@@ -265,7 +279,21 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		return nil, usageErrorf("--progress %q: %w", mode, err)
 	}
 	statusCh, waitDisplay := tracker.Display(ctx, display)
-	outcome := job.Build(ctx, statusCh)
+	buildCtx, cancelBuild := ctx, context.CancelFunc(func() {})
+	if cfg.Timeout > 0 {
+		buildCtx, cancelBuild = context.WithTimeoutCause(ctx, cfg.Timeout, &TimeoutError{cfg.Timeout})
+	}
+	outcome := job.Build(buildCtx, statusCh)
+	if buildCtx.Err() != nil && outcome.Err != nil {
+		// Say why the build stopped: the timeout, or the job was cancelled.
+		outcome.Err = context.Cause(buildCtx)
+		for _, to := range outcome.Tests {
+			if to != nil && to.Err != nil {
+				to.Err = outcome.Err
+			}
+		}
+	}
+	cancelBuild()
 	if err := waitDisplay(); err != nil && outcome.Err == nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("progress display: %v", err))
 	}
@@ -291,7 +319,8 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	}
 	testResults(g, cfg, res, outcome)
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
-	if !cfg.SkipSizes {
+	var gone *build.GoneError
+	if !cfg.SkipSizes && ctx.Err() == nil && !errors.As(outcome.Err, &gone) {
 		measure(ctx, cfg, g, b, job, res, outcome)
 	}
 	redactResult(redactor, res)

@@ -84,6 +84,24 @@ type BuildkitdOptions struct {
 // and returns its address.
 func StartBuildkitd(t testing.TB, opts BuildkitdOptions) string {
 	t.Helper()
+	return StartBuildkitdProcess(t, opts).Addr
+}
+
+// Daemon is a daemon a test started.
+type Daemon struct {
+	Addr string
+	Cmd  *exec.Cmd
+}
+
+// Kill kills the daemon at once (SIGKILL), as a crash would.
+func (d *Daemon) Kill() error { return d.Cmd.Process.Kill() }
+
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.Cmd.Process.Pid }
+
+// StartBuildkitdProcess is StartBuildkitd, returning the process too.
+func StartBuildkitdProcess(t testing.TB, opts BuildkitdOptions) *Daemon {
+	t.Helper()
 	bin := Buildkitd(t)
 	registry := Registry(t)
 	dir, err := os.MkdirTemp("", "stagegate-buildkitd-")
@@ -146,7 +164,7 @@ func StartBuildkitd(t testing.TB, opts BuildkitdOptions) string {
 		c, err := net.DialTimeout(network, address, time.Second)
 		if err == nil {
 			c.Close()
-			return addr
+			return &Daemon{Addr: addr, Cmd: cmd}
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "buildkitd.log"))
