@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
-	// Connection helpers for docker-container://, kube-pod:// and ssh:// addresses.
-	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	// Connection helpers for kube-pod:// and ssh:// addresses
+	// (docker-container:// is reached through the Engine API: engine.go).
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"
 	_ "github.com/moby/buildkit/client/connhelper/ssh"
 	dockerclient "github.com/moby/moby/client"
@@ -40,6 +40,8 @@ type ConnectOptions struct {
 	// Host is an explicit address (--buildkit-host); when empty BUILDKIT_HOST,
 	// then the Docker Engine, then DefaultBuildKitSocket are tried.
 	Host string
+	// Builder names a buildx docker-container builder (as docker-container://NAME).
+	Builder string
 	TLS  TLS
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
@@ -54,10 +56,18 @@ type Builder struct {
 	Address string
 	// Engine is true for the Docker Engine's embedded BuildKit.
 	Engine bool
+	// Docker is the Engine API client behind Engine and docker-container
+	// builders; nil for others.
+	Docker *dockerclient.Client
 }
 
 // Close closes the connection.
-func (b *Builder) Close() error { return b.Client.Close() }
+func (b *Builder) Close() error {
+	if b.Docker != nil {
+		b.Docker.Close()
+	}
+	return b.Client.Close()
+}
 
 type candidate struct {
 	addr   string // as shown to the user
@@ -77,6 +87,8 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 	}
 	var cands []candidate
 	switch {
+	case opts.Builder != "":
+		cands = []candidate{{addr: DockerContainerScheme + opts.Builder, source: "builder"}}
 	case opts.Host != "":
 		cands = []candidate{{addr: opts.Host, source: "--buildkit-host"}}
 	case getenv("BUILDKIT_HOST") != "":
@@ -116,18 +128,30 @@ func (e *NoBuilderError) Error() string {
 func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, error) {
 	var copts []client.ClientOpt
 	addr := c.addr
-	if c.engine {
-		dc, err := dockerclient.New(dockerclient.WithHost(c.addr))
-		if err != nil {
-			return nil, fmt.Errorf("docker engine address: %w", err)
+	var dc *dockerclient.Client
+	if name, ok := strings.CutPrefix(c.addr, DockerContainerScheme); ok {
+		var err error
+		if dc, err = dockerClient(getenvOr(opts)("DOCKER_HOST")); err != nil {
+			return nil, err
 		}
-		copts = append(copts,
-			client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-				return dc.DialHijack(ctx, "/grpc", "h2c", nil)
-			}),
-			client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-				return dc.DialHijack(ctx, "/session", proto, meta)
-			}))
+		pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		container, err := containerForBuilder(pingCtx, dc, name)
+		cancel()
+		if err != nil {
+			dc.Close()
+			return nil, err
+		}
+		copts = append(copts, client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return dialContainer(ctx, dc, container)
+		}))
+		addr = ""
+	} else if c.engine {
+		var err error
+		if dc, err = dockerClient(c.addr); err != nil {
+			return nil, err
+		}
+		grpcDial, sessionDial := engineDialers(dc)
+		copts = append(copts, client.WithContextDialer(grpcDial), client.WithSessionDialer(sessionDial))
 		addr = ""
 	} else if u, err := url.Parse(c.addr); err == nil && u.Scheme == "tcp" && (opts.TLS.CA != "" || opts.TLS.Cert != "") {
 		serverName := opts.TLS.ServerName
@@ -148,6 +172,9 @@ func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, e
 	}
 	cl, err := client.New(ctx, addr, copts...)
 	if err != nil {
+		if dc != nil {
+			dc.Close()
+		}
 		return nil, Explain(err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -159,7 +186,30 @@ func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, e
 		}
 		return nil, tlsHint(Explain(err), opts.TLS)
 	}
-	return &Builder{Client: cl, Address: c.addr, Engine: c.engine}, nil
+	return &Builder{Client: cl, Address: c.addr, Engine: c.engine, Docker: dc}, nil
+}
+
+// dockerClient is an Engine API client for host ("" : DOCKER_HOST or the
+// default socket).
+func dockerClient(host string) (*dockerclient.Client, error) {
+	opts := []dockerclient.Opt{}
+	if host != "" {
+		opts = append(opts, dockerclient.WithHost(host))
+	} else {
+		opts = append(opts, dockerclient.WithHost("unix://"+DefaultDockerSocket))
+	}
+	dc, err := dockerclient.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker engine address %q: %w", host, err)
+	}
+	return dc, nil
+}
+
+func getenvOr(opts ConnectOptions) func(string) string {
+	if opts.Getenv != nil {
+		return opts.Getenv
+	}
+	return os.Getenv
 }
 
 // tlsHint adds what to check to a TLS failure.

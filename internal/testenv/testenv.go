@@ -77,6 +77,8 @@ type BuildkitdOptions struct {
 	Addr string
 	// TLSCA, TLSCert, TLSKey enable mutual TLS on Addr.
 	TLSCA, TLSCert, TLSKey string
+	// DebugAddr, when set, serves buildkitd's pprof and debug endpoints.
+	DebugAddr string
 }
 
 // StartBuildkitd starts a buildkitd of its own (own root, own socket) that
@@ -131,6 +133,9 @@ func StartBuildkitdProcess(t testing.TB, opts BuildkitdOptions) *Daemon {
 	args := []string{"--config", filepath.Join(dir, "buildkitd.toml"), "--addr", addr}
 	if opts.TLSCert != "" {
 		args = append(args, "--tlscacert", opts.TLSCA, "--tlscert", opts.TLSCert, "--tlskey", opts.TLSKey)
+	}
+	if opts.DebugAddr != "" {
+		args = append(args, "--debugaddr", opts.DebugAddr)
 	}
 	cmd := exec.Command(bin, args...)
 	logFile, err := os.Create(filepath.Join(dir, "buildkitd.log"))
