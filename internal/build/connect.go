@@ -42,7 +42,7 @@ type ConnectOptions struct {
 	Host string
 	// Builder names a buildx docker-container builder (as docker-container://NAME).
 	Builder string
-	TLS  TLS
+	TLS     TLS
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
 	// Timeout bounds each connection attempt; 20s when zero.
