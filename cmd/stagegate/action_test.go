@@ -277,8 +277,10 @@ func TestActionPassingBuildOnPush(t *testing.T) {
 	if !strings.Contains(r.summary, "| final") || !strings.Contains(r.summary, "```mermaid") {
 		t.Errorf("summary lacks the table or graph:\n%s", r.summary)
 	}
-	if !strings.Contains(r.stdout, "::group::stage test: ") {
-		t.Errorf("no log group per stage:\n%s", r.stdout)
+	for _, group := range []string{"::group::stagegate: build (test stages first)", "::group::stagegate: image (final target)", "::group::stage test: "} {
+		if !strings.Contains(r.stdout, group) {
+			t.Errorf("no log group %q:\n%s", group, r.stdout)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/sethvargo/go-githubactions"
@@ -37,7 +38,10 @@ type Env struct {
 
 // Run runs the action and returns the process's exit code.
 func Run(ctx context.Context, env Env) int {
-	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout))
+	// Workflow commands and the build log share one stream; whole writes
+	// never interleave.
+	stdout := &syncWriter{w: env.Stdout}
+	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(stdout))
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	in, err := ReadInputs(a, workspace)
 	// Mask every secret before anything else is printed.
@@ -51,7 +55,7 @@ func Run(ctx context.Context, env Env) int {
 		return ExitUsage
 	}
 	cfg := &in.Gate
-	cfg.Out = env.Stdout
+	cfg.Out = stdout
 	cfg.Progress = progressui.PlainMode
 
 	// Plan first: a bad target is a usage error, and the test check is
@@ -75,17 +79,30 @@ func Run(ctx context.Context, env Env) int {
 
 	rep := newReporter(ctx, a, env.Getenv, in, repoPath(cfg.DockerfilePath(), workspace))
 	rep.startTests(hasTests)
-	cfg.OnPhase = func(p gate.Phase) {
-		if p == gate.PhaseImage {
-			rep.startImage()
-		}
-	}
 
-	a.Group("stagegate: build log")
-	resume := stopCommands(a)
+	// One log group per phase; the build's own output is wrapped so that
+	// nothing it prints runs as a workflow command.
+	var mu sync.Mutex
+	openGroup := func(title string) func() {
+		a.Group(title)
+		resume := stopCommands(a)
+		return func() { resume(); a.EndGroup() }
+	}
+	closeGroup := openGroup("stagegate: build (test stages first)")
+	cfg.OnPhase = func(p gate.Phase) {
+		if p != gate.PhaseImage {
+			return
+		}
+		rep.startImage()
+		mu.Lock()
+		defer mu.Unlock()
+		closeGroup()
+		closeGroup = openGroup("stagegate: image (final target)")
+	}
 	res, err := gate.Run(ctx, cfg)
-	resume()
-	a.EndGroup()
+	mu.Lock()
+	closeGroup()
+	mu.Unlock()
 	var usage *gate.UsageError
 	if errors.As(err, &usage) {
 		a.Errorf("%s", inputError(err))
@@ -254,4 +271,16 @@ func writeOutputs(a *githubactions.Action, getenv func(string) string, res *resu
 			return
 		}
 	}
+}
+
+// syncWriter serialises writes from the build's display and the action.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
