@@ -65,6 +65,7 @@ type buildFlags struct {
 	failOn      string
 	tags        []string
 	push        bool
+	load        bool
 	cacheFrom   []string
 	cacheTo     []string
 	secrets     []string
@@ -131,6 +132,7 @@ func newBuildCommand() *cobra.Command {
 	fl.StringVar(&f.failOn, "fail-on", "failure", "what fails the run: failure or warnings (also any Dockerfile check warning)")
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "name of the final image, e.g. ghcr.io/o/app:1.2 (repeatable)")
 	fl.BoolVar(&f.push, "push", false, "push the final image to its tags' registries (only when the tests pass)")
+	fl.BoolVar(&f.load, "load", false, "load the final image into the Docker Engine under its tags (only when the tests pass)")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "cache source, as buildx: type=registry,ref=IMAGE | type=local,src=DIR | type=gha (repeatable)")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "cache destination, as buildx: type=registry,ref=IMAGE,mode=max | type=local,dest=DIR | type=inline | type=gha (repeatable)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,env=VAR or id=ID,src=FILE (repeatable)")
@@ -200,6 +202,7 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		Connect:     build.ConnectOptions{Host: f.host, TLS: f.tls},
 		Tags:        f.tags,
 		Push:        f.push,
+		Load:        f.load,
 		Provenance:  f.provenance,
 		SBOM:        f.sbom,
 	}

@@ -4,6 +4,7 @@
 package action
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"maps"
@@ -194,6 +195,9 @@ func readOutputInputs(a *githubactions.Action, g *gate.Config) error {
 	if g.Push, err = parseBool("push", a.GetInput("push"), false); err != nil {
 		return err
 	}
+	if g.Load, err = parseBool("load", a.GetInput("load"), false); err != nil {
+		return err
+	}
 	if g.SBOM, err = parseBool("sbom", a.GetInput("sbom"), false); err != nil {
 		return err
 	}
@@ -233,6 +237,13 @@ func readOutputInputs(a *githubactions.Action, g *gate.Config) error {
 		dockerConfig = filepath.Join(a.Getenv("HOME"), ".docker")
 	}
 	if g.RegistryAuth, err = build.LoadRegistryAuth(dockerConfig, parseLines(a.GetInput("registry-auth"))); err != nil {
+		// The detail of a malformed line quotes a field of it, which may be
+		// part of a password holding a comma: keep only a position.
+		var oe *build.OptionError
+		var pe *csv.ParseError
+		if errors.As(err, &oe) && !errors.As(oe.Err, &pe) {
+			oe.Err = nil
+		}
 		return err
 	}
 	return nil

@@ -60,9 +60,11 @@ type Config struct {
 	// stages' (none: the builder's own).
 	TestPlatforms []string
 
-	// Tags name the final image; Push pushes it to their registries.
+	// Tags name the final image; Push pushes it to their registries; Load
+	// puts it into the Docker Engine's image store.
 	Tags []string
 	Push bool
+	Load bool
 	// RegistryAuth holds registry credentials (nil: none).
 	RegistryAuth *build.RegistryAuth
 	// CacheFrom and CacheTo are cache backends, parsed (build.ParseCache).
@@ -204,6 +206,10 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	exports, err := finalExports(ctx, cfg, b)
+	if err != nil {
+		return nil, err
+	}
 	req := build.Request{
 		ContextDir:     cfg.ContextDir,
 		DockerfilePath: cfg.DockerfilePath(),
@@ -214,7 +220,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		Platforms:      cfg.Platforms,
 		TestPlatforms:  cfg.TestPlatforms,
 		FailFast:       !cfg.NoFailFast,
-		Exports:        []client.ExportEntry{finalExport(cfg)},
+		Exports:        exports,
 		CacheImports:   cfg.CacheFrom,
 		CacheExports:   cfg.CacheTo,
 		FrontendAttrs:  map[string]string{},

@@ -25,7 +25,7 @@ func repoRoot(t *testing.T) string {
 
 func run(t *testing.T, cfg *gate.Config) *result.Result {
 	t.Helper()
-	if cfg.Connect.Host == "" {
+	if cfg.Connect.Host == "" && cfg.Connect.Getenv == nil && cfg.Connect.Builder == "" {
 		cfg.Connect.Host = testenv.BuildKitHost(t)
 	}
 	cfg.Out = io.Discard

@@ -1,6 +1,9 @@
 package gate
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -16,7 +19,11 @@ import (
 // pushed when asked; without tags an unnamed image that stays in BuildKit's
 // content store (where its manifest is read for the sizes) and in no image
 // store.
-func finalExport(cfg *Config) client.ExportEntry {
+//
+// With load, the image also goes into the Docker Engine's image store: the
+// engine's own BuildKit stores it there directly (its "moby" exporter); any
+// other builder sends a docker image tarball that the engine loads.
+func finalExports(ctx context.Context, cfg *Config, b *build.Builder) ([]client.ExportEntry, error) {
 	attrs := map[string]string{}
 	if len(cfg.Tags) > 0 {
 		attrs["name"] = strings.Join(cfg.Tags, ",")
@@ -24,7 +31,57 @@ func finalExport(cfg *Config) client.ExportEntry {
 	if cfg.Push {
 		attrs["push"] = "true"
 	}
-	return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
+	if !cfg.Load {
+		return []client.ExportEntry{{Type: client.ExporterImage, Attrs: attrs}}, nil
+	}
+	if len(cfg.Tags) == 0 {
+		return nil, usageErrorf("load is set but there are no tags: set tags to the names the image should have in the Docker Engine")
+	}
+	if b.Engine {
+		return []client.ExportEntry{{Type: "moby", Attrs: attrs}}, nil
+	}
+	if b.Docker == nil {
+		return nil, usageErrorf("load needs a Docker Engine, and the builder %s is not one (nor a docker-container builder of one): build on the engine (unset BUILDKIT_HOST, with DOCKER_HOST or /var/run/docker.sock) or drop load", b.Address)
+	}
+	dc := b.Docker
+	exports := []client.ExportEntry{{
+		Type:  client.ExporterDocker,
+		Attrs: map[string]string{"name": attrs["name"]},
+		Output: func(map[string]string) (io.WriteCloser, error) {
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				resp, err := dc.ImageLoad(ctx, pr)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp)
+					resp.Close()
+				}
+				pr.CloseWithError(err)
+				done <- err
+			}()
+			return &loadWriter{pw: pw, done: done}, nil
+		},
+	}}
+	if cfg.Push {
+		exports = append(exports, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
+	}
+	return exports, nil
+}
+
+// loadWriter is the tarball's way into the engine; Close waits for the load.
+type loadWriter struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+func (w *loadWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
+
+func (w *loadWriter) Close() error {
+	w.pw.Close()
+	if err := <-w.done; err != nil {
+		return fmt.Errorf("load the image into the Docker Engine: %w", err)
+	}
+	return nil
 }
 
 // checkPushCredentials fails before building when a tag to push names a
