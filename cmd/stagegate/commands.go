@@ -51,6 +51,7 @@ type buildFlags struct {
 	platforms   []string
 	progress    string
 	host        string
+	builder     string
 	tls         build.TLS
 	reportJSON  string
 	summaryMD   string
@@ -115,6 +116,7 @@ func newBuildCommand() *cobra.Command {
 	fl.StringSliceVar(&f.platforms, "platform", nil, "target platform(s), e.g. linux/amd64")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, tty or quiet")
 	fl.StringVar(&f.host, "buildkit-host", "", "BuildKit address (default: $BUILDKIT_HOST, then the Docker Engine, then "+build.DefaultBuildKitSocket+")")
+	fl.StringVar(&f.builder, "builder", "", "a buildx docker-container builder on the Docker Engine, by name")
 	fl.StringVar(&f.tls.CA, "tls-ca", "", "CA certificate for a tcp:// builder")
 	fl.StringVar(&f.tls.Cert, "tls-cert", "", "client certificate for a tcp:// builder")
 	fl.StringVar(&f.tls.Key, "tls-key", "", "client key for a tcp:// builder")
@@ -199,7 +201,7 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		TestReports: f.testReports,
 		NoFailFast:  !f.failFast,
 		Progress:    mode,
-		Connect:     build.ConnectOptions{Host: f.host, TLS: f.tls},
+		Connect:     build.ConnectOptions{Host: f.host, Builder: f.builder, TLS: f.tls},
 		Tags:        f.tags,
 		Push:        f.push,
 		Load:        f.load,

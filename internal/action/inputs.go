@@ -128,7 +128,7 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 	if g.Labels, err = parseKeyValues("labels", a.GetInput("labels")); err != nil {
 		return nil, err
 	}
-	g.Connect = build.ConnectOptions{Host: a.GetInput("buildkit-host")}
+	g.Connect = build.ConnectOptions{Host: a.GetInput("buildkit-host"), Builder: a.GetInput("builder")}
 	if err := readTestInputs(a, g); err != nil {
 		return nil, err
 	}
