@@ -320,15 +320,10 @@ func newStagesCommand() *cobra.Command {
 		Short: "List the Dockerfile's stages and how they depend on each other",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			contextDir := "."
-			if len(args) == 1 {
-				contextDir = args[0]
-			}
-			ba, err := keyValues("--build-arg", buildArgs)
+			cfg, err := analysisConfig(args, file, buildArgs)
 			if err != nil {
 				return err
 			}
-			cfg := &gate.Config{ContextDir: contextDir, File: file, BuildArgs: ba}
 			g, err := gate.Analyze(cfg)
 			if err != nil {
 				return &gate.UsageError{Err: err}
@@ -363,6 +358,20 @@ func newStagesCommand() *cobra.Command {
 	return cmd
 }
 
+// analysisConfig is the configuration of the commands that read the
+// Dockerfile: the context argument, --file and --build-arg.
+func analysisConfig(args []string, file string, buildArgs []string) (*gate.Config, error) {
+	contextDir := "."
+	if len(args) == 1 {
+		contextDir = args[0]
+	}
+	ba, err := keyValues("--build-arg", buildArgs)
+	if err != nil {
+		return nil, err
+	}
+	return &gate.Config{ContextDir: contextDir, File: file, BuildArgs: ba}, nil
+}
+
 // graphRows describes every stage of the graph, with the roles the plan gives.
 func graphRows(g *dockerfile.Graph, plan *dockerfile.Plan) []result.Stage {
 	rows := make([]result.Stage, 0, len(g.Stages))
@@ -380,16 +389,11 @@ func newCheckCommand() *cobra.Command {
 		Short: "Run BuildKit's Dockerfile checks (lint) for every target a build would build, without building",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			contextDir := "."
-			if len(args) == 1 {
-				contextDir = args[0]
-			}
-			ba, err := keyValues("--build-arg", buildArgs)
+			cfg, err := analysisConfig(args, file, buildArgs)
 			if err != nil {
 				return err
 			}
-			cfg := &gate.Config{ContextDir: contextDir, File: file, Target: target, TestTargets: testTargets, BuildArgs: ba,
-				Connect: build.ConnectOptions{Host: host}}
+			cfg.Target, cfg.TestTargets, cfg.Connect = target, testTargets, build.ConnectOptions{Host: host}
 			checks, err := gate.Check(cmd.Context(), cfg)
 			if err != nil {
 				return err

@@ -196,12 +196,7 @@ func (r *reporter) completeTest(ctx context.Context, c *github.Checks, res *resu
 	case failedIn == gate.PhaseTest:
 		conclusion, title = github.ConclusionFailure, failureTitle(res)
 	}
-	out := github.Output{Title: title, Summary: summary}
-	if r.test == nil {
-		_, err := c.CreateCompleted(ctx, r.name(gate.PhaseTest), conclusion, out, anns)
-		return err
-	}
-	return c.Complete(ctx, r.test, conclusion, out, anns)
+	return conclude(ctx, c, r.test, r.name(gate.PhaseTest), conclusion, github.Output{Title: title, Summary: summary}, anns)
 }
 
 func (r *reporter) completeImage(ctx context.Context, c *github.Checks, res *result.Result, failedIn gate.Phase, cancelled bool, summary string, anns []github.Annotation) error {
@@ -218,12 +213,17 @@ func (r *reporter) completeImage(ctx context.Context, c *github.Checks, res *res
 	case failedIn == gate.PhaseImage:
 		conclusion, title = github.ConclusionFailure, failureTitle(res)
 	}
-	out := github.Output{Title: title, Summary: summary}
-	if r.image == nil {
-		_, err := c.CreateCompleted(ctx, r.name(gate.PhaseImage), conclusion, out, anns)
+	return conclude(ctx, c, r.image, r.name(gate.PhaseImage), conclusion, github.Output{Title: title, Summary: summary}, anns)
+}
+
+// conclude completes a phase's check run, or creates it completed when the
+// phase never started one.
+func conclude(ctx context.Context, c *github.Checks, run *github.Run, name string, conclusion github.Conclusion, out github.Output, anns []github.Annotation) error {
+	if run == nil {
+		_, err := c.CreateCompleted(ctx, name, conclusion, out, anns)
 		return err
 	}
-	return c.Complete(ctx, r.image, conclusion, out, anns)
+	return c.Complete(ctx, run, conclusion, out, anns)
 }
 
 func failureTitle(res *result.Result) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stagegate/stagegate/internal/progress"
+	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
 // maxReportBytes bounds each test report read from a stage.
@@ -196,7 +197,11 @@ type fileReader interface {
 type refFS struct{ ref gateway.Reference }
 
 func (r refFS) ReadDir(ctx context.Context, dir, pattern string) ([]string, error) {
-	st, err := r.ref.ReadDir(ctx, gateway.ReadDirRequest{Path: dir, IncludePattern: pattern})
+	return fileNames(r.ref.ReadDir(ctx, gateway.ReadDirRequest{Path: dir, IncludePattern: pattern}))
+}
+
+// fileNames keeps the names of the regular files of a directory listing.
+func fileNames(st []*fstypes.Stat, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -216,17 +221,7 @@ func (r refFS) ReadFile(ctx context.Context, name string) ([]byte, error) {
 type containerFS struct{ ctr gateway.Container }
 
 func (c containerFS) ReadDir(ctx context.Context, dir, pattern string) ([]string, error) {
-	st, err := c.ctr.ReadDir(ctx, gateway.ReadDirContainerRequest{ReadDirRequest: gateway.ReadDirRequest{Path: dir, IncludePattern: pattern}})
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(st))
-	for _, s := range st {
-		if !s.IsDir() {
-			names = append(names, s.Path)
-		}
-	}
-	return names, nil
+	return fileNames(c.ctr.ReadDir(ctx, gateway.ReadDirContainerRequest{ReadDirRequest: gateway.ReadDirRequest{Path: dir, IncludePattern: pattern}}))
 }
 
 func (c containerFS) ReadFile(ctx context.Context, name string) ([]byte, error) {
