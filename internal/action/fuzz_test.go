@@ -3,6 +3,7 @@ package action
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,10 +73,18 @@ func FuzzReadInputs(f *testing.F) {
 		{"ssh": "default", "provenance": "mode=max", "sbom": "true"},
 		{"build-contexts": "alpine=docker-image://alpine:3\nsrc=../src", "context": "../..", "file": "/etc/passwd"},
 		{"labels": "=x", "fail-fast": "sometimes", "summary": "1"},
+		{"registry-auth": "registry=ghcr.io,username=u,password=a" + secretMark + ",b" + secretMark},
+		{"registry-auth": `registry=ghcr.io,username=u,"password=` + secretMark + `,"` + secretMark + `"`},
+		{"secrets": "npm=" + secretMark + "\nid=x,src=" + secretMark},
+		{"secrets": "npm=" + secretMark + `"` + secretMark + "\n=x"},
 	} {
 		f.Add(encodeInputs(names, seed))
 	}
 	docker := f.TempDir() // an empty DOCKER_CONFIG: no credentials from the machine
+	workspace, err := filepath.Abs("../..")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inputs := map[string]string{"DOCKER_CONFIG": docker, "HOME": docker}
 		for _, entry := range bytes.Split(data, []byte{0}) {
@@ -95,7 +104,7 @@ func FuzzReadInputs(f *testing.F) {
 			}
 		}
 		a := githubactions.New(githubactions.WithGetenv(func(k string) string { return inputs[k] }))
-		_, err := ReadInputs(a, "/work/ws")
+		_, err := ReadInputs(a, workspace)
 		if err == nil {
 			return
 		}
@@ -110,14 +119,55 @@ func FuzzReadInputs(f *testing.F) {
 		if named == "" {
 			t.Fatalf("error %q names no input", msg)
 		}
-		if strings.TrimSpace(inputs["INPUT_"+named]) == "" && named != "CONTEXT" {
+		if strings.TrimSpace(inputs["INPUT_"+named]) == "" {
 			t.Errorf("error %q names input %q, which is not set", msg, strings.ToLower(named))
 		}
 		var ie *InputError
 		if !errors.As(err, &ie) {
 			t.Errorf("error %q (%T) is not an *InputError", msg, err)
 		}
+		if strings.Contains(msg, secretMark) && secretOnly(inputs) {
+			t.Errorf("error %q shows a secret", msg)
+		}
 	})
+}
+
+// secretMark marks secret values in FuzzReadInputs: an error must not show
+// it when it is only in secrets (the VALUE of an ID=VALUE secrets line, the
+// password of a registry-auth line).
+const secretMark = "Zq7S3kr1T"
+
+// secretOnly reports whether secretMark appears in inputs only where it is
+// part of a secret value.
+func secretOnly(inputs map[string]string) bool {
+	for k, v := range inputs {
+		if !strings.Contains(v, secretMark) {
+			continue
+		}
+		for _, line := range parseLines(v) {
+			if !strings.Contains(line, secretMark) {
+				continue
+			}
+			switch k {
+			case "INPUT_SECRETS":
+				// The ID of an ID=VALUE line is not secret, nor the
+				// variable or file an id=ID,env=VAR / src=PATH line names.
+				id, _, _ := strings.Cut(line, "=")
+				if strings.Contains(id, secretMark) || strings.HasPrefix(line, "id=") &&
+					(strings.Contains(line, ",env=") || strings.Contains(line, ",src=") || strings.Contains(line, ",source=")) {
+					return false
+				}
+			case "INPUT_REGISTRY-AUTH":
+				i := strings.Index(line, "password=")
+				if i < 0 || strings.Contains(line[:i], secretMark) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseCommand reads back one workflow command line the way the runner does:

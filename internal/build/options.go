@@ -148,16 +148,13 @@ type Secrets struct {
 func ParseSecrets(secretLines, fileLines []string, getenv func(string) string) (*Secrets, error) {
 	s := &Secrets{values: map[string][]byte{}}
 	for _, l := range secretLines {
-		if strings.HasPrefix(l, "id=") {
-			attrs, err := csvFields("secrets", l)
-			if err != nil {
-				return nil, redact(err, l)
-			}
+		attrs, err := csvFields("secrets", l)
+		if strings.HasPrefix(l, "id=") && err == nil && (attrs["env"] != "" || attrs["src"] != "" || attrs["source"] != "") {
 			src := secretsprovider.Source{ID: attrs["id"], FilePath: attrs["src"], Env: attrs["env"]}
 			if src.FilePath == "" {
 				src.FilePath = attrs["source"]
 			}
-			if (src.FilePath == "") == (src.Env == "") {
+			if src.FilePath != "" && src.Env != "" {
 				return nil, &OptionError{"secrets", "id=" + src.ID + ",...", "one of env=VARIABLE or src=PATH", nil}
 			}
 			if src.Env != "" {
@@ -173,6 +170,7 @@ func ParseSecrets(secretLines, fileLines []string, getenv func(string) string) (
 			s.fileOption = append(s.fileOption, "secrets")
 			continue
 		}
+		// Otherwise an ID=VALUE line (whose ID may even be "id").
 		id, v, ok := strings.Cut(l, "=")
 		if !ok || id == "" {
 			return nil, &OptionError{"secrets", "(a line without =)", "ID=VALUE or id=ID,env=VAR or id=ID,src=PATH", nil}
@@ -206,6 +204,12 @@ func redact(err error, line string) error {
 	var oe *OptionError
 	if errors.As(err, &oe) {
 		oe.Value = "(a secrets line)"
+		// Keep only a CSV syntax error (a position); any other detail may
+		// quote a piece of the line.
+		var pe *csv.ParseError
+		if !errors.As(oe.Err, &pe) {
+			oe.Err = nil
+		}
 		return oe
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), line, "(a secrets line)"))

@@ -4,6 +4,7 @@
 package dockerfile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -97,9 +99,29 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+		return printable(fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err))
 	}
-	return fmt.Sprintf("%s: %v", e.File, e.Err)
+	return printable(fmt.Sprintf("%s: %v", e.File, e.Err))
+}
+
+// printable keeps an error that quotes a hostile file readable: bytes that
+// are not UTF-8 become U+FFFD and control characters other than newline and
+// tab are shown escaped (\x00, \x1b), so no NUL or terminal escape sequence
+// reaches whoever prints the error.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -108,7 +130,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func Parse(file string, data []byte, opts Options) (*Graph, error) {
 	ast, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, locate(file, fmt.Errorf("parse: %w", err))
+		return nil, parseError(file, data, err)
 	}
 	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
 	if err != nil {
@@ -124,6 +146,14 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		return nil, locate(file, err)
 	}
 	byName := map[string]int{}
+	// first is where each name is first defined, to catch a FROM that names
+	// its own stage or a later one: BuildKit would take that for an image.
+	first := map[string]int{}
+	for i := len(stages) - 1; i >= 0; i-- {
+		if stages[i].Name != "" {
+			first[stages[i].Name] = i
+		}
+	}
 	images := map[string]bool{}
 	addImage := func(ref string) {
 		if ref != emptyImage && !images[ref] {
@@ -137,6 +167,9 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 			return nil, &Error{File: file, Line: firstLine(stages[i].Location), Err: err}
 		}
 		if st.BaseStage < 0 {
+			if j, ok := first[strings.ToLower(st.Base)]; ok && j >= i && st.Base != emptyImage {
+				return nil, &Error{File: file, Line: st.Line, Err: laterBaseError(st, stages[j].Name, firstLine(stages[j].Location), j == i)}
+			}
 			addImage(st.Base)
 		}
 		g.Stages = append(g.Stages, st)
@@ -150,6 +183,16 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		}
 	}
 	return g, nil
+}
+
+// laterBaseError explains a FROM naming its own stage (self) or a stage
+// defined further down, at line: BuildKit resolves FROM against the stages
+// above it only, so it would pull an image of that name instead.
+func laterBaseError(st *Stage, name string, line int, self bool) error {
+	if self {
+		return fmt.Errorf("stage %q uses itself as its base: FROM %s names the stage it starts, and BuildKit would pull an image called %q instead; give the stage another name, or write the image's full reference (e.g. docker.io/library/%s)", name, st.BaseRaw, st.Base, name)
+	}
+	return fmt.Errorf("FROM %s: stage %q is defined after line %d (at line %d), and BuildKit would pull an image called %q instead of building it; move stage %q above stage %q", st.BaseRaw, name, st.Line, line, st.Base, name, st.Name)
 }
 
 func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGetter, byName map[string]int) (*Stage, error) {
@@ -341,6 +384,43 @@ func locate(file string, err error) error {
 		return &Error{File: file, Line: firstLine(r), EndLine: lastLine(r), Err: err}
 	}
 	return &Error{File: file, Err: err}
+}
+
+// parseError places an error from BuildKit's parser on the line it is
+// about. The parser stops reading at a line over its size limit and then
+// reports what that left (an unterminated heredoc, a file with no
+// instructions) a line early; it puts an invalid escape directive on the
+// line before it; and it gives a file without instructions its last line.
+func parseError(file string, data []byte, err error) error {
+	de := locate(file, fmt.Errorf("parse: %w", err)).(*Error)
+	if strings.Contains(err.Error(), "invalid escape token") {
+		de.Line++
+		de.EndLine = de.Line
+	}
+	if n, size := longLine(data); n > 0 && (de.Line == 0 || max(de.Line, de.EndLine) >= n-1) {
+		return &Error{File: file, Line: n, EndLine: n, Err: fmt.Errorf("parse: line %d is %d bytes long; BuildKit reads Dockerfile lines of at most %d bytes", n, size, maxLineBytes)}
+	}
+	if strings.Contains(err.Error(), "file with no instructions") {
+		return &Error{File: file, Err: errors.New("no stage: the file has no instructions, only blank lines and comments; a Dockerfile needs at least one FROM instruction")}
+	}
+	return de
+}
+
+// maxLineBytes is the longest line BuildKit's parser reads (its
+// bufio.Scanner's limit, without the newline).
+const maxLineBytes = bufio.MaxScanTokenSize - 1
+
+// longLine finds the first line longer than maxLineBytes: its number and
+// length, or 0.
+func longLine(data []byte) (int, int) {
+	for n := 1; len(data) > 0; n++ {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		if len(line) > maxLineBytes {
+			return n, len(line)
+		}
+		data = rest
+	}
+	return 0, 0
 }
 
 func firstLine(r []parser.Range) int {
