@@ -26,19 +26,34 @@ import (
 func finalExports(ctx context.Context, cfg *Config, b *build.Builder) ([]client.ExportEntry, error) {
 	attrs := map[string]string{}
 	if len(cfg.Tags) > 0 {
-		attrs["name"] = strings.Join(cfg.Tags, ",")
+		// Full names (docker.io/library/app:1), as image stores keep them.
+		names := make([]string, len(cfg.Tags))
+		for i, tag := range cfg.Tags {
+			named, err := reference.ParseNormalizedNamed(tag)
+			if err != nil {
+				return nil, usageErrorf("tag %q is not a valid image reference: %v", tag, err)
+			}
+			names[i] = reference.TagNameOnly(named).String()
+		}
+		attrs["name"] = strings.Join(names, ",")
 	}
 	if cfg.Push {
 		attrs["push"] = "true"
+	}
+	if b.Engine && len(cfg.Tags) > 0 && (cfg.Load || !cfg.Push) {
+		// On the engine a named image goes into its image store through its
+		// own exporter (what buildx's docker driver does).
+		exports := []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": attrs["name"]}}}
+		if cfg.Push {
+			exports = append(exports, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
+		}
+		return exports, nil
 	}
 	if !cfg.Load {
 		return []client.ExportEntry{{Type: client.ExporterImage, Attrs: attrs}}, nil
 	}
 	if len(cfg.Tags) == 0 {
 		return nil, usageErrorf("load is set but there are no tags: set tags to the names the image should have in the Docker Engine")
-	}
-	if b.Engine {
-		return []client.ExportEntry{{Type: "moby", Attrs: attrs}}, nil
 	}
 	if b.Docker == nil {
 		return nil, usageErrorf("load needs a Docker Engine, and the builder %s is not one (nor a docker-container builder of one): build on the engine (unset BUILDKIT_HOST, with DOCKER_HOST or /var/run/docker.sock) or drop load", b.Address)

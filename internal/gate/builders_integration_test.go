@@ -1,0 +1,210 @@
+package gate_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/testenv"
+)
+
+// builder is a way to reach BuildKit: the standalone buildkitd, or the Docker
+// Engine's embedded BuildKit found the way a container action finds it (no
+// BUILDKIT_HOST, only DOCKER_HOST).
+type builder struct {
+	name    string
+	connect func(t *testing.T) build.ConnectOptions
+}
+
+var builders = []builder{
+	{"buildkitd", func(t *testing.T) build.ConnectOptions {
+		return build.ConnectOptions{Host: testenv.BuildKitHost(t)}
+	}},
+	{"docker-engine", func(t *testing.T) build.ConnectOptions {
+		docker := testenv.DockerHost(t)
+		return build.ConnectOptions{Getenv: func(k string) string {
+			if k == "DOCKER_HOST" {
+				return docker
+			}
+			return ""
+		}}
+	}},
+}
+
+// TestScenariosOnEveryBuilder runs the same scenarios on both builders.
+func TestScenariosOnEveryBuilder(t *testing.T) {
+	scenarios := []struct {
+		name  string
+		check func(t *testing.T, conn build.ConnectOptions)
+	}{
+		{"passing run, test then final, with sizes", func(t *testing.T, conn build.ConnectOptions) {
+			res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), NoCache: true, Connect: conn})
+			if res.Result != result.Passed {
+				t.Fatalf("result %s: %s", res.Result, res.Error)
+			}
+			if want := conn.Host; want != "" && res.Builder != want || want == "" && res.Builder != conn.Getenv("DOCKER_HOST") {
+				t.Fatalf("built on %q", res.Builder)
+			}
+			test, final := stage(t, res, "test"), stage(t, res, "final")
+			if test.Status != result.StatusPassed || final.Status != result.StatusPassed || final.StartedAt.Before(*test.CompletedAt) {
+				t.Errorf("test %s, final %s (final must start after the test)", test.Status, final.Status)
+			}
+			for _, st := range res.Stages {
+				if st.Size == nil || *st.Size == 0 || st.CompressedSize == nil {
+					t.Errorf("stage %s has no size (warnings %v)", st.Name, res.Warnings)
+				}
+			}
+		}},
+		{"failing test pinned to its line", func(t *testing.T, conn build.ConnectOptions) {
+			ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS build
+RUN echo built > /a
+
+FROM build AS test
+RUN echo "` + testenv.Token(t) + `" && echo "want 1 got 2" && exit 5
+
+FROM busybox AS final
+COPY --from=build /a /a
+`})
+			res := run(t, &gate.Config{ContextDir: ctx, Connect: conn})
+			f := res.Failure
+			if res.Result != result.Failed || f == nil || f.Stage != "test" || f.Line != 5 || f.ExitCode == nil || *f.ExitCode != 5 || !slices.Contains(f.LogTail, "want 1 got 2") {
+				t.Fatalf("result %s failure %+v", res.Result, f)
+			}
+			if st := stage(t, res, "final"); st.Status != result.StatusSkipped {
+				t.Errorf("final %s, want skipped", st.Status)
+			}
+		}},
+		{"second run cached", func(t *testing.T, conn build.ConnectOptions) {
+			ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS build
+RUN echo "` + testenv.Token(t) + `" > /a
+FROM build AS test
+RUN test -s /a
+FROM busybox AS final
+COPY --from=build /a /a
+`})
+			run(t, &gate.Config{ContextDir: ctx, Connect: conn})
+			res := run(t, &gate.Config{ContextDir: ctx, Connect: conn})
+			for _, st := range res.Stages {
+				if st.Status != result.StatusCached {
+					t.Errorf("stage %s: %s (%d/%d cached)", st.Name, st.Status, st.CachedSteps, st.Steps)
+				}
+			}
+		}},
+		{"CMD-style tests run in the builder", func(t *testing.T, conn build.ConnectOptions) {
+			res := run(t, &gate.Config{ContextDir: cmdStyle(t, "2"), Connect: conn})
+			test := stage(t, res, "test")
+			if res.Result != result.Failed || test.Tests == nil || test.Tests.Mode != result.TestModeRun || res.Failure.ExitCode == nil || *res.Failure.ExitCode != 2 {
+				t.Fatalf("result %s, test %+v, failure %+v", res.Result, test.Tests, res.Failure)
+			}
+		}},
+		{"build checks reported", func(t *testing.T, conn build.ConnectOptions) {
+			ctx := testenv.Context(t, map[string]string{"Dockerfile": "FROM busybox as test\nRUN echo \"" + testenv.Token(t) + "\"\nFROM busybox AS final\n"})
+			res := run(t, &gate.Config{ContextDir: ctx, Connect: conn})
+			if len(res.BuildChecks) != 1 || res.BuildChecks[0].Rule != "FromAsCasing" || res.BuildChecks[0].Line != 1 {
+				t.Errorf("checks %+v", res.BuildChecks)
+			}
+		}},
+	}
+	for _, b := range builders {
+		t.Run(b.name, func(t *testing.T) {
+			conn := b.connect(t)
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) { sc.check(t, conn) })
+			}
+		})
+	}
+}
+
+func dockerClient(t *testing.T) *client.Client {
+	t.Helper()
+	dc, err := client.New(client.WithHost(testenv.DockerHost(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	return dc
+}
+
+func imageCount(t *testing.T, dc *client.Client) int {
+	t.Helper()
+	list, err := dc.ImageList(context.Background(), client.ImageListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
+// TestLoadIntoTheEngine: load puts the final image into the engine's store
+// under its tag, and no stage leaves an image behind; a failing test loads
+// nothing; a builder that cannot load says so before building.
+func TestLoadIntoTheEngine(t *testing.T) {
+	dc := dockerClient(t)
+	conn := builders[1].connect(t)
+	before := imageCount(t, dc)
+	tag := "stagegate-test/" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-")) + ":loaded"
+	res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Load: true, Tags: []string{tag}, Connect: conn})
+	if res.Result != result.Passed {
+		t.Fatalf("result %s: %s", res.Result, res.Error)
+	}
+	inspect, err := dc.ImageInspect(context.Background(), tag)
+	if err != nil {
+		t.Fatalf("the loaded image is not in the engine: %v", err)
+	}
+	if got := imageCount(t, dc); got != before+1 {
+		t.Errorf("%d images before, %d after: want exactly the loaded one more (no dangling stage images)", before, got)
+	}
+	t.Cleanup(func() { dc.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true}) })
+	if inspect.ID == "" {
+		t.Error("no image id")
+	}
+
+	failTag := "stagegate-test/" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-")) + ":failed"
+	failing := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "failing-test"), Load: true, Tags: []string{failTag}, Connect: conn})
+	if failing.Result != result.Failed {
+		t.Fatalf("failing example passed")
+	}
+	if _, err := dc.ImageInspect(context.Background(), failTag); err == nil {
+		t.Error("an image whose tests failed was loaded")
+	}
+
+	start := time.Now()
+	_, err = gate.Run(context.Background(), &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Load: true, Tags: []string{tag},
+		Connect: build.ConnectOptions{Host: testenv.BuildKitHost(t)}})
+	if err == nil || !strings.Contains(err.Error(), "load needs a Docker Engine") {
+		t.Errorf("load on a standalone buildkitd: %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Error("the refusal came late")
+	}
+}
+
+// TestDockerContainerBuilder reaches a buildkitd that runs in a container of
+// the engine, by builder name, through the Engine API (no docker CLI).
+func TestDockerContainerBuilder(t *testing.T) {
+	name := testenv.StartBuildkitContainer(t, "sgtest")
+	docker := testenv.DockerHost(t)
+	getenv := func(k string) string {
+		if k == "DOCKER_HOST" {
+			return docker
+		}
+		return ""
+	}
+	res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Connect: build.ConnectOptions{Builder: name, Getenv: getenv}})
+	if res.Result != result.Passed || res.Builder != "docker-container://"+name {
+		t.Fatalf("result %s on %q: %s", res.Result, res.Builder, res.Error)
+	}
+	if st := stage(t, res, "test"); st.Status != result.StatusPassed {
+		t.Errorf("test stage %s", st.Status)
+	}
+	_, err := gate.Run(context.Background(), &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Connect: build.ConnectOptions{Builder: "nope", Getenv: getenv}})
+	if err == nil || !strings.Contains(err.Error(), `no builder "nope"`) || !strings.Contains(err.Error(), name) {
+		t.Errorf("unknown builder: %v (want the builders there are, %s among them)", err, name)
+	}
+}
