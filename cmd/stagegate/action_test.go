@@ -507,3 +507,82 @@ func TestActionBadInputsNameTheInput(t *testing.T) {
 		})
 	}
 }
+
+// TestActionSecretNeverShown: a failing step prints a secret. The value
+// appears nowhere: not in the log (but in ::add-mask::, which makes the
+// runner hide it), the summary, the outputs, the report, or any request to
+// the GitHub API.
+func TestActionSecretNeverShown(t *testing.T) {
+	const secret = "s3cr3t-Value-for-the-e2e-7781"
+	ws := t.TempDir()
+	df := `FROM busybox AS test
+RUN --mount=type=secret,id=token echo "` + testenv.Token(t) + ` token: $(cat /run/secrets/token)" && exit 6
+FROM busybox AS final
+`
+	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := githubtest.NewServer(t, token)
+	r := runAction(t, ws, actionCase{event: "push", api: api, inputs: map[string]string{"secrets": "token=" + secret}})
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	masked := strings.Index(r.stdout, "::add-mask::"+secret)
+	if masked < 0 {
+		t.Fatal("the secret was not masked")
+	}
+	rest := strings.Replace(r.stdout, "::add-mask::"+secret, "", 1)
+	if strings.Contains(rest, secret) {
+		t.Error("the secret appears in the log")
+	}
+	if first := strings.Index(r.stdout, "::group::"); first >= 0 && first < masked {
+		t.Error("something was printed before the secret was masked")
+	}
+	report, _ := os.ReadFile(r.outputs["report"])
+	places := map[string]string{"summary": r.summary, "report": string(report)}
+	for k, v := range r.outputs {
+		places["output "+k] = v
+	}
+	for i, req := range api.Requests() {
+		places[fmt.Sprintf("API request %d", i)] = string(req.Body)
+	}
+	for where, text := range places {
+		if strings.Contains(text, secret) {
+			t.Errorf("the secret appears in the %s", where)
+		}
+	}
+	if !strings.Contains(r.summary, "token: ***") {
+		t.Error("the failing step's masked output is not in the summary")
+	}
+}
+
+func TestActionFailOnWarnings(t *testing.T) {
+	ws := t.TempDir()
+	df := "FROM busybox as test\nRUN echo \"" + testenv.Token(t) + "\"\nFROM busybox AS final\n"
+	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		failOn string
+		code   int
+	}{{"failure", 0}, {"warnings", 1}} {
+		t.Run(tc.failOn, func(t *testing.T) {
+			api := githubtest.NewServer(t, token)
+			r := runAction(t, ws, actionCase{event: "push", api: api, inputs: map[string]string{"fail-on": tc.failOn}})
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.stdout)
+			}
+			var warning *githubtest.Annotation
+			for _, c := range api.CheckRuns() {
+				for i, a := range c.Annotations {
+					if a.AnnotationLevel == "warning" {
+						warning = &c.Annotations[i]
+					}
+				}
+			}
+			if warning == nil || warning.StartLine != 1 || !strings.Contains(warning.Title, "FromAsCasing") || !strings.Contains(warning.Message, "docs.docker.com") {
+				t.Errorf("build check annotation %+v, want a warning on line 1 with the rule and its documentation", warning)
+			}
+		})
+	}
+}

@@ -77,6 +77,28 @@ func annotations(res *result.Result, path, workspace string, phase gate.Phase) [
 			Title: title, Message: f.Message, RawDetails: strings.Join(f.LogTail, "\n"),
 		})
 	}
+	// BuildKit's Dockerfile checks concern the whole file: the first check run.
+	checksPhase := gate.PhaseImage
+	if len(res.TestTargets) > 0 {
+		checksPhase = gate.PhaseTest
+	}
+	for _, c := range res.BuildChecks {
+		if phase != checksPhase {
+			break
+		}
+		line := max(c.Line, 1)
+		msg := c.Message
+		if c.Description != "" {
+			msg += "\n" + c.Description
+		}
+		if c.URL != "" {
+			msg += "\n" + c.URL
+		}
+		out = append(out, github.Annotation{
+			Path: path, StartLine: line, EndLine: max(c.EndLine, line), Level: levelWarning,
+			Title: "Dockerfile check " + c.Rule, Message: msg,
+		})
+	}
 	for i := range res.Stages {
 		st := &res.Stages[i]
 		if phaseOf(res, st) != phase || st.Tests == nil {

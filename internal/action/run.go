@@ -135,8 +135,8 @@ func Run(ctx context.Context, env Env) int {
 		return ExitPassed
 	case res.Result != result.Passed:
 		return ExitFailed
-	case in.FailOn == FailOnWarnings && len(res.Warnings) > 0:
-		a.Errorf("%s", fmt.Sprintf("fail-on is warnings and the build reported %d warning(s)", len(res.Warnings)))
+	case in.FailOn == FailOnWarnings && len(res.BuildChecks) > 0:
+		a.Errorf("%s", fmt.Sprintf("fail-on is warnings and BuildKit's Dockerfile checks reported %d warning(s)", len(res.BuildChecks)))
 		return ExitFailed
 	}
 	return ExitPassed

@@ -57,6 +57,9 @@ type Request struct {
 	FrontendAttrs map[string]string
 	// ExtraLocals are further local directories by name (named contexts).
 	ExtraLocals map[string]string
+	// TargetContexts are named contexts that are stages of the Dockerfile
+	// (name -> frontend target).
+	TargetContexts map[string]string
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -333,10 +336,42 @@ func (s *Job) exportCache(ctx context.Context, targets []string, exports []clien
 }
 
 func (s *Job) solve(ctx context.Context, c gateway.Client, target string, platforms []string) (*gateway.Result, error) {
+	return s.solveTarget(ctx, c, target, platforms, s.req.TargetContexts)
+}
+
+func (s *Job) solveTarget(ctx context.Context, c gateway.Client, target string, platforms []string, targetContexts map[string]string) (*gateway.Result, error) {
+	opt := s.req.frontendOptFor(target, platforms)
+	inputs := map[string]*pb.Definition{"context": s.contextDef}
+	// Named contexts that are stages of the same Dockerfile ("target:STAGE",
+	// as buildx bake has them) are solved first and given as inputs.
+	for name, stage := range targetContexts {
+		if stage == target {
+			return nil, fmt.Errorf("build context %q is the stage %q being built", name, stage)
+		}
+		res, err := s.solveTarget(ctx, c, stage, platforms, nil)
+		if err != nil {
+			return nil, fmt.Errorf("build context %s=target:%s: %w", name, stage, err)
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		st, err := ref.ToState()
+		if err != nil {
+			return nil, err
+		}
+		def, err := st.Marshal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		key := "stagegate-target-" + name
+		inputs[key] = def.ToPB()
+		opt["context:"+name] = "input:" + key
+	}
 	res, err := c.Solve(ctx, gateway.SolveRequest{
 		Frontend:       "dockerfile.v0",
-		FrontendOpt:    s.req.frontendOptFor(target, platforms),
-		FrontendInputs: map[string]*pb.Definition{"context": s.contextDef},
+		FrontendOpt:    opt,
+		FrontendInputs: inputs,
 		Evaluate:       true,
 	})
 	if err != nil {

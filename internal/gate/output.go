@@ -155,7 +155,12 @@ func addSessionAndContexts(cfg *Config, req *build.Request) error {
 	}
 	for name, v := range cfg.BuildContexts {
 		switch {
-		case strings.HasPrefix(v, "docker-image://"), strings.HasPrefix(v, "target:"), strings.Contains(v, "://"):
+		case strings.HasPrefix(v, "target:"):
+			if req.TargetContexts == nil {
+				req.TargetContexts = map[string]string{}
+			}
+			req.TargetContexts[name] = strings.TrimPrefix(v, "target:")
+		case strings.Contains(v, "://"):
 			req.FrontendAttrs["context:"+name] = v
 		default:
 			dir := v // relative to the working directory, as buildx takes it
