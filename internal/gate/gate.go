@@ -210,6 +210,13 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	features, err := featuresOf(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFeatures(cfg, b.Address, features); err != nil {
+		return nil, err
+	}
 	req := build.Request{
 		ContextDir:     cfg.ContextDir,
 		DockerfilePath: cfg.DockerfilePath(),

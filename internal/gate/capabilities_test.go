@@ -1,0 +1,36 @@
+package gate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client"
+)
+
+func TestCheckFeatures(t *testing.T) {
+	classic := engineFeatures([][2]string{{"Backing Filesystem", "extfs"}})
+	containerd := engineFeatures([][2]string{{"driver-type", containerdSnapshotter}})
+	cases := []struct {
+		name     string
+		cfg      Config
+		features builderFeatures
+		want     string // "" when allowed
+	}{
+		{"inline cache on the classic store", Config{CacheTo: []client.CacheOptionsEntry{{Type: "inline"}}}, classic, ""},
+		{"gha cache on the classic store", Config{CacheTo: []client.CacheOptionsEntry{{Type: "gha"}}}, classic, "exports only inline cache"},
+		{"registry cache on the containerd store", Config{CacheTo: []client.CacheOptionsEntry{{Type: "registry"}}}, containerd, ""},
+		{"two platforms on the classic store", Config{Platforms: []string{"linux/amd64", "linux/arm64"}}, classic, "one platform at a time"},
+		{"two platforms on the containerd store", Config{Platforms: []string{"linux/amd64", "linux/arm64"}}, containerd, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkFeatures(&tc.cfg, "unix:///var/run/docker.sock", tc.features)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "docker-container builder")):
+				t.Errorf("error %v, want one saying %q and naming the builder that would do it", err, tc.want)
+			}
+		})
+	}
+}
