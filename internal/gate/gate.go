@@ -202,72 +202,12 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	defer b.Close()
 	res.Builder = b.Address
 
-	target, err := frontendTarget(g, plan.Target)
-	if err != nil {
-		return nil, err
-	}
-	exports, err := finalExports(ctx, cfg, b)
-	if err != nil {
-		return nil, err
-	}
-	features, err := featuresOf(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFeatures(cfg, b.Address, features); err != nil {
-		return nil, err
-	}
-	req := build.Request{
-		ContextDir:     cfg.ContextDir,
-		DockerfilePath: cfg.DockerfilePath(),
-		Target:         target,
-		BuildArgs:      cfg.BuildArgs,
-		Labels:         cfg.Labels,
-		NoCache:        cfg.NoCache,
-		Platforms:      cfg.Platforms,
-		TestPlatforms:  cfg.TestPlatforms,
-		FailFast:       !cfg.NoFailFast,
-		Exports:        exports,
-		CacheImports:   cfg.CacheFrom,
-		CacheExports:   cfg.CacheTo,
-		FrontendAttrs:  map[string]string{},
-		ExtraLocals:    map[string]string{},
-	}
-	if err := addSessionAndContexts(cfg, &req); err != nil {
-		return nil, err
-	}
-	if cfg.OnPhase != nil {
-		testStarted := false
-		req.OnTarget = func(_ string, test bool) {
-			switch {
-			case !test:
-				cfg.OnPhase(PhaseImage)
-			case !testStarted:
-				testStarted = true
-				cfg.OnPhase(PhaseTest)
-			}
-		}
-	}
-	testOut := cfg.redactor().Writer(outOrDiscard(cfg.Out))
+	redactor := cfg.redactor()
+	testOut := redactor.Writer(outOrDiscard(cfg.Out))
 	defer testOut.Close()
-	for _, t := range plan.Tests {
-		// A test stage that is also the target is built once, as the target.
-		if t == plan.Target {
-			continue
-		}
-		name, err := frontendTarget(g, t)
-		if err != nil {
-			return nil, err
-		}
-		req.Tests = append(req.Tests, build.TestTarget{
-			Target:  name,
-			Run:     runsTests(cfg.TestMode, t),
-			Env:     cfg.TestEnv,
-			Network: cfg.TestNetwork,
-			Timeout: cfg.TestTimeout,
-			Reports: cfg.TestReports,
-			Output:  &prefixWriter{w: testOut, prefix: "[test " + t.Name + "] "},
-		})
+	req, err := newRequest(ctx, cfg, g, plan, b, testOut)
+	if err != nil {
+		return nil, err
 	}
 	job, err := b.NewJob(ctx, req)
 	if err != nil {
@@ -279,7 +219,6 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		soleStage = g.Stages[0].Name
 	}
 	tracker := progress.NewTracker(soleStage)
-	redactor := cfg.redactor()
 	redacted := redactor.Writer(outOrDiscard(cfg.Out))
 	defer redacted.Close()
 	out := io.Writer(redacted)

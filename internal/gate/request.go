@@ -1,0 +1,82 @@
+package gate
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/dockerfile"
+)
+
+// newRequest is what the builder is asked to do for a plan: the targets as
+// the frontend names them, how each test stage tests, the exports, caches,
+// credentials and contexts, checked against what the builder can do.
+// testOut receives the output of test runs.
+func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, b *build.Builder, testOut io.Writer) (build.Request, error) {
+	target, err := frontendTarget(g, plan.Target)
+	if err != nil {
+		return build.Request{}, err
+	}
+	exports, err := finalExports(ctx, cfg, b)
+	if err != nil {
+		return build.Request{}, err
+	}
+	features, err := featuresOf(ctx, b)
+	if err != nil {
+		return build.Request{}, err
+	}
+	if err := checkFeatures(cfg, b.Address, features); err != nil {
+		return build.Request{}, err
+	}
+	req := build.Request{
+		ContextDir:     cfg.ContextDir,
+		DockerfilePath: cfg.DockerfilePath(),
+		Target:         target,
+		BuildArgs:      cfg.BuildArgs,
+		Labels:         cfg.Labels,
+		NoCache:        cfg.NoCache,
+		Platforms:      cfg.Platforms,
+		TestPlatforms:  cfg.TestPlatforms,
+		FailFast:       !cfg.NoFailFast,
+		Exports:        exports,
+		CacheImports:   cfg.CacheFrom,
+		CacheExports:   cfg.CacheTo,
+		FrontendAttrs:  map[string]string{},
+		ExtraLocals:    map[string]string{},
+	}
+	if err := addSessionAndContexts(cfg, &req); err != nil {
+		return build.Request{}, err
+	}
+	if cfg.OnPhase != nil {
+		// Test stages start concurrently: the test phase starts once.
+		var testPhase sync.Once
+		req.OnTarget = func(_ string, test bool) {
+			if test {
+				testPhase.Do(func() { cfg.OnPhase(PhaseTest) })
+				return
+			}
+			cfg.OnPhase(PhaseImage)
+		}
+	}
+	for _, t := range plan.Tests {
+		// A test stage that is also the target is built once, as the target.
+		if t == plan.Target {
+			continue
+		}
+		name, err := frontendTarget(g, t)
+		if err != nil {
+			return build.Request{}, err
+		}
+		req.Tests = append(req.Tests, build.TestTarget{
+			Target:  name,
+			Run:     runsTests(cfg.TestMode, t),
+			Env:     cfg.TestEnv,
+			Network: cfg.TestNetwork,
+			Timeout: cfg.TestTimeout,
+			Reports: cfg.TestReports,
+			Output:  &prefixWriter{w: testOut, prefix: "[test " + t.Name + "] "},
+		})
+	}
+	return req, nil
+}
