@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -276,5 +277,52 @@ COPY --from=build /n /n
 	}
 	if g > goroutinesAt10+20 || sock > socketsAt10+2 {
 		t.Errorf("the builder holds %d goroutines and %d sockets after 50 builds, %d and %d after 10: sessions leak", g, sock, goroutinesAt10, socketsAt10)
+	}
+}
+
+// TestEngineDiesMidBuild: the Docker Engine's daemon (of an environment of
+// the test's own) is killed while a step runs on its embedded BuildKit.
+func TestEngineDiesMidBuild(t *testing.T) {
+	env := testenv.StartEnvironment(t)
+	docker := env.Exports["DOCKER_HOST"]
+	ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS test
+RUN echo "` + testenv.Token(t) + `" && echo long-step-started && sleep 120
+
+FROM busybox AS final
+`})
+	var log syncBuffer
+	cfg := &gate.Config{ContextDir: ctx, Progress: "plain", Out: &log, Connect: build.ConnectOptions{Getenv: func(k string) string {
+		if k == "DOCKER_HOST" {
+			return docker
+		}
+		return ""
+	}}}
+	type ret struct {
+		res *result.Result
+		err error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		res, err := gate.Run(context.Background(), cfg)
+		done <- ret{res, err}
+	}()
+	waitFor(t, "the long step to start", 2*time.Minute, func() bool { return strings.Contains(log.String(), "long-step-started") })
+	pid := env.Pid(t, "dockerd")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var r ret
+	select {
+	case r = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("stagegate did not return within 90s of the engine dying")
+	}
+	t.Logf("returned %s after dockerd was killed", time.Since(killed).Round(time.Millisecond))
+	if r.err != nil {
+		t.Fatalf("gate.Run: %v (want a failed result)", r.err)
+	}
+	if r.res.Result != result.Failed || !strings.Contains(r.res.Error, "went away") || strings.Contains(r.res.Error, "rpc error") {
+		t.Errorf("result %s, error %q: want failed, saying the builder went away", r.res.Result, r.res.Error)
 	}
 }
