@@ -18,6 +18,7 @@ import (
 	"github.com/stagegate/stagegate/internal/gate"
 	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/sizes"
 )
 
 // flagError marks errors in the command line itself.
@@ -184,29 +185,30 @@ func (f *buildFlags) config(contextDir string) (*gate.Config, error) {
 		return nil, flagError{fmt.Errorf("--progress %q: expected auto, plain, tty or quiet", f.progress)}
 	}
 	cfg := &gate.Config{
-		ContextDir:  contextDir,
-		File:        f.file,
-		Target:      f.target,
-		TestTargets: f.testTargets,
-		BuildArgs:   buildArgs,
-		Labels:      labels,
-		NoCache:     f.noCache,
-		Platforms:   f.platforms,
-		SkipSizes:   f.noSizes,
-		TestMode:    testMode,
-		TestEnv:     env,
-		TestNetwork: f.testNetwork,
-		TestTimeout: f.testTimeout,
-		Timeout:     f.timeout,
-		TestReports: f.testReports,
-		NoFailFast:  !f.failFast,
-		Progress:    mode,
-		Connect:     build.ConnectOptions{Host: f.host, Builder: f.builder, TLS: f.tls},
-		Tags:        f.tags,
-		Push:        f.push,
-		Load:        f.load,
-		Provenance:  f.provenance,
-		SBOM:        f.sbom,
+		ContextDir:     contextDir,
+		File:           f.file,
+		Target:         f.target,
+		TestTargets:    f.testTargets,
+		BuildArgs:      buildArgs,
+		Labels:         labels,
+		NoCache:        f.noCache,
+		Platforms:      f.platforms,
+		SkipSizes:      f.noSizes,
+		LayerCachePath: sizes.DefaultLayerCachePath(),
+		TestMode:       testMode,
+		TestEnv:        env,
+		TestNetwork:    f.testNetwork,
+		TestTimeout:    f.testTimeout,
+		Timeout:        f.timeout,
+		TestReports:    f.testReports,
+		NoFailFast:     !f.failFast,
+		Progress:       mode,
+		Connect:        build.ConnectOptions{Host: f.host, Builder: f.builder, TLS: f.tls},
+		Tags:           f.tags,
+		Push:           f.push,
+		Load:           f.load,
+		Provenance:     f.provenance,
+		SBOM:           f.sbom,
 	}
 	if err := f.buildOptions(cfg); err != nil {
 		return nil, flagError{err}

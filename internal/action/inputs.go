@@ -16,6 +16,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/gate"
+	"github.com/stagegate/stagegate/internal/sizes"
 )
 
 // FailOn says what fails the step.
@@ -128,6 +129,7 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 	if g.Labels, err = parseKeyValues("labels", a.GetInput("labels")); err != nil {
 		return nil, err
 	}
+	g.LayerCachePath = sizes.DefaultLayerCachePath()
 	g.Connect = build.ConnectOptions{Host: a.GetInput("buildkit-host"), Builder: a.GetInput("builder")}
 	if err := readTestInputs(a, g); err != nil {
 		return nil, err

@@ -23,7 +23,6 @@ import (
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/progress"
 	"github.com/stagegate/stagegate/internal/result"
-	"github.com/stagegate/stagegate/internal/sizes"
 )
 
 // Config is one run's configuration, from flags or action inputs.
@@ -38,6 +37,9 @@ type Config struct {
 	Platforms   []string
 	// SkipSizes turns off measuring stage sizes.
 	SkipSizes bool
+	// LayerCachePath is the file that remembers layers' uncompressed sizes
+	// between runs ("" : in memory only). See sizes.DefaultLayerCachePath.
+	LayerCachePath string
 	// Timeout bounds the whole build (0: none).
 	Timeout time.Duration
 
@@ -404,62 +406,6 @@ func Describe(g *dockerfile.Graph, plan *dockerfile.Plan, st *dockerfile.Stage) 
 		}
 	}
 	return row
-}
-
-// measure sizes every stage that was built: the final target from the
-// build's own export, the others by exporting them, cached, in the same session.
-func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
-	meter := sizes.NewMeter(b.Client.ContentClient())
-	sized := map[[2]string]sizes.Size{}
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
-			continue
-		}
-		resp := out.Response
-		if !st.HasRole(result.RoleTarget) || resp == nil {
-			target, err := frontendTarget(g, g.Stages[st.Index])
-			if err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
-				continue
-			}
-			// A stage is measured for the platform it was built for.
-			platforms := cfg.Platforms
-			if st.Platform != "" {
-				platforms = []string{st.Platform}
-			} else if st.HasRole(result.RoleTest) && !st.HasRole(result.RoleTarget) {
-				platforms = nil
-			}
-			// An unnamed image stays in BuildKit's content store only.
-			resp, err = job.ExportStage(ctx, target, platforms, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
-			if err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, build.Explain(err)))
-				continue
-			}
-		}
-		desc, err := sizes.Descriptor(resp)
-		if err == nil {
-			var s sizes.Size
-			s, err = meter.ImageFor(ctx, desc, st.Platform)
-			if err == nil {
-				sized[[2]string{st.Name, st.Platform}] = s
-				st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
-				if st.HasRole(result.RoleTarget) && res.Image != nil {
-					res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
-				}
-			}
-		}
-		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, err))
-		}
-	}
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		base, ok := sized[[2]string{st.BaseStage, st.Platform}]
-		if st.Size != nil && ok {
-			st.BaseDelta = ptr(*st.Size - base.Uncompressed)
-		}
-	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -42,14 +42,18 @@ type Meter struct {
 	uncompressed map[digest.Digest]int64
 }
 
-// NewMeter reads through BuildKit's content API.
-func NewMeter(cc contentapi.ContentClient) *Meter {
-	return NewMeterFromProvider(proxy.NewContentStore(cc))
+// NewMeter reads through BuildKit's content API. cache (may be nil) holds
+// the uncompressed sizes of layers measured before; new ones are added.
+func NewMeter(cc contentapi.ContentClient, cache *LayerCache) *Meter {
+	return NewMeterFromProvider(proxy.NewContentStore(cc), cache)
 }
 
 // NewMeterFromProvider reads from any content provider.
-func NewMeterFromProvider(p content.Provider) *Meter {
-	return &Meter{store: p, uncompressed: map[digest.Digest]int64{}}
+func NewMeterFromProvider(p content.Provider, cache *LayerCache) *Meter {
+	if cache == nil {
+		cache = OpenLayerCache("")
+	}
+	return &Meter{store: p, uncompressed: cache.sizes}
 }
 
 // Descriptor returns the image descriptor an image exporter responded with.
