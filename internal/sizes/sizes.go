@@ -5,6 +5,7 @@
 package sizes
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +23,9 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// readBufferSize is the size of reads from the content store.
+const readBufferSize = 1 << 20
 
 // Size is an image's weight.
 type Size struct {
@@ -138,7 +142,10 @@ func (m *Meter) layer(ctx context.Context, desc ocispecs.Descriptor) (int64, err
 		return 0, fmt.Errorf("open layer %s: %w", desc.Digest, err)
 	}
 	defer ra.Close()
-	r, err := compression.DecompressStream(content.NewReader(ra))
+	// Large reads: each ReadAt is a round trip to BuildKit's content API, and
+	// gzip's own small reads would make thousands of them (~36 MB/s at 32 kB reads
+	// against ~340 MB/s at 4 MiB, measured in internal/bench).
+	r, err := compression.DecompressStream(bufio.NewReaderSize(content.NewReader(ra), readBufferSize))
 	if err != nil {
 		return 0, fmt.Errorf("decompress layer %s: %w", desc.Digest, err)
 	}
