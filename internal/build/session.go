@@ -60,6 +60,10 @@ type Request struct {
 	// TargetContexts are named contexts that are stages of the Dockerfile
 	// (name -> frontend target).
 	TargetContexts map[string]string
+	// Attestations ("attest:provenance", "attest:sbom") for the final image:
+	// BuildKit adds them to the build's result, so they are options of the
+	// main build rather than of a frontend solve.
+	Attestations map[string]string
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -221,6 +225,7 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
 	opt := s.solveOpt(s.req.Exports)
+	maps.Copy(opt.FrontendAttrs, s.req.Attestations)
 	var cacheExports []client.CacheOptionsEntry
 	for _, e := range s.req.CacheExports {
 		if e.Type == "inline" {

@@ -3,6 +3,7 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -366,5 +367,44 @@ COPY --from=build /out.txt /out.txt
 	_ = report.Table(&table, res)
 	if !strings.Contains(table.String(), "linux/arm64") {
 		t.Errorf("the table has no platform column:\n%s", table.String())
+	}
+}
+
+// TestProvenancePassedThrough: provenance=mode=min attaches an attestation
+// manifest to the pushed image's index.
+func TestProvenancePassedThrough(t *testing.T) {
+	registry := testenv.Registry(t)
+	repo := repoName(t)
+	ctx := testenv.Context(t, map[string]string{"Dockerfile": "FROM busybox AS final\nRUN echo \"" + testenv.Token(t) + "\" > /a\n"})
+	res := run(t, &gate.Config{ContextDir: ctx, Tags: []string{registry + "/" + repo + ":p"}, Push: true, Provenance: "mode=min", TestTargets: []string{"none"}})
+	if res.Result != result.Passed {
+		t.Fatalf("result %s: %s", res.Result, res.Error)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+registry+"/v2/"+repo+"/manifests/p", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var index struct {
+		Manifests []struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&index); err != nil {
+		t.Fatalf("the pushed image is not an index: %v", err)
+	}
+	found := false
+	for _, m := range index.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no attestation manifest in %+v", index.Manifests)
+	}
+	if res.Image.Size == nil {
+		t.Error("the final image of an index with attestations has no size")
 	}
 }

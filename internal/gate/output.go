@@ -172,11 +172,12 @@ func addSessionAndContexts(cfg *Config, req *build.Request) error {
 			req.FrontendAttrs["context:"+name] = "local:" + local
 		}
 	}
+	req.Attestations = map[string]string{}
 	if cfg.Provenance != "" {
-		req.FrontendAttrs["attest:provenance"] = cfg.Provenance
+		req.Attestations["attest:provenance"] = cfg.Provenance
 	}
 	if cfg.SBOM {
-		req.FrontendAttrs["attest:sbom"] = ""
+		req.Attestations["attest:sbom"] = ""
 	}
 	return nil
 }
