@@ -60,8 +60,26 @@ RUN echo "` + testenv.Token(t) + `" && echo long-step-started && sleep 120
 
 FROM busybox AS final
 `})
+	res := runAndKill(t, &gate.Config{ContextDir: ctx, Connect: build.ConnectOptions{Host: d.Addr}}, func() error { return d.Kill() })
+	if res.Result != result.Failed || !strings.Contains(res.Error, "went away") || strings.Contains(res.Error, "rpc error") {
+		t.Errorf("result %s, error %q: want failed, saying the builder went away, no raw gRPC", res.Result, res.Error)
+	}
+	if st := res.Stage("test"); st == nil || (st.Status != result.StatusCancelled && st.Status != result.StatusFailed) {
+		t.Errorf("test stage %+v, want cancelled or failed", st)
+	}
+	var js bytes.Buffer
+	if err := report.JSON(&js, res); err != nil || !json.Valid(js.Bytes()) {
+		t.Errorf("report: %v", err)
+	}
+}
+
+// runAndKill runs a build whose test stage prints "long-step-started" and then
+// sleeps, calls kill once that line is out, and returns the result, which
+// must come within a minute.
+func runAndKill(t *testing.T, cfg *gate.Config, kill func() error) *result.Result {
+	t.Helper()
 	var log syncBuffer
-	cfg := &gate.Config{ContextDir: ctx, Progress: "plain", Out: &log, Connect: build.ConnectOptions{Host: d.Addr}}
+	cfg.Progress, cfg.Out = "plain", &log
 	type ret struct {
 		res *result.Result
 		err error
@@ -71,11 +89,11 @@ FROM busybox AS final
 		res, err := gate.Run(context.Background(), cfg)
 		done <- ret{res, err}
 	}()
-	waitFor(t, "the long step to start", time.Minute, func() bool { return strings.Contains(log.String(), "long-step-started") })
-	killed := time.Now()
-	if err := d.Kill(); err != nil {
+	waitFor(t, "the long step to start", 2*time.Minute, func() bool { return strings.Contains(log.String(), "long-step-started") })
+	if err := kill(); err != nil {
 		t.Fatal(err)
 	}
+	killed := time.Now()
 	var r ret
 	select {
 	case r = <-done:
@@ -86,16 +104,7 @@ FROM busybox AS final
 	if r.err != nil {
 		t.Fatalf("gate.Run: %v (want a failed result)", r.err)
 	}
-	if r.res.Result != result.Failed || !strings.Contains(r.res.Error, "went away") || strings.Contains(r.res.Error, "rpc error") {
-		t.Errorf("result %s, error %q: want failed, saying the builder went away, no raw gRPC", r.res.Result, r.res.Error)
-	}
-	if st := r.res.Stage("test"); st == nil || (st.Status != result.StatusCancelled && st.Status != result.StatusFailed) {
-		t.Errorf("test stage %+v, want cancelled or failed", st)
-	}
-	var js bytes.Buffer
-	if err := report.JSON(&js, r.res); err != nil || !json.Valid(js.Bytes()) {
-		t.Errorf("report: %v", err)
-	}
+	return r.res
 }
 
 func TestBuilderNeverAnswers(t *testing.T) {
@@ -290,39 +299,13 @@ RUN echo "` + testenv.Token(t) + `" && echo long-step-started && sleep 120
 
 FROM busybox AS final
 `})
-	var log syncBuffer
-	cfg := &gate.Config{ContextDir: ctx, Progress: "plain", Out: &log, Connect: build.ConnectOptions{Getenv: func(k string) string {
+	res := runAndKill(t, &gate.Config{ContextDir: ctx, Connect: build.ConnectOptions{Getenv: func(k string) string {
 		if k == "DOCKER_HOST" {
 			return docker
 		}
 		return ""
-	}}}
-	type ret struct {
-		res *result.Result
-		err error
-	}
-	done := make(chan ret, 1)
-	go func() {
-		res, err := gate.Run(context.Background(), cfg)
-		done <- ret{res, err}
-	}()
-	waitFor(t, "the long step to start", 2*time.Minute, func() bool { return strings.Contains(log.String(), "long-step-started") })
-	pid := env.Pid(t, "dockerd")
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	var r ret
-	select {
-	case r = <-done:
-	case <-time.After(90 * time.Second):
-		t.Fatal("stagegate did not return within 90s of the engine dying")
-	}
-	t.Logf("returned %s after dockerd was killed", time.Since(killed).Round(time.Millisecond))
-	if r.err != nil {
-		t.Fatalf("gate.Run: %v (want a failed result)", r.err)
-	}
-	if r.res.Result != result.Failed || !strings.Contains(r.res.Error, "went away") || strings.Contains(r.res.Error, "rpc error") {
-		t.Errorf("result %s, error %q: want failed, saying the builder went away", r.res.Result, r.res.Error)
+	}}}, func() error { return syscall.Kill(env.Pid(t, "dockerd"), syscall.SIGKILL) })
+	if res.Result != result.Failed || !strings.Contains(res.Error, "went away") || strings.Contains(res.Error, "rpc error") {
+		t.Errorf("result %s, error %q: want failed, saying the builder went away", res.Result, res.Error)
 	}
 }
