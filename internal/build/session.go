@@ -281,7 +281,9 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		}
 		return res, nil
 	}, statusCh)
-	if len(cacheExports) > 0 && len(out.Solved) > 0 {
+	// Cache is exported also when a test failed (it speeds up the fix), but
+	// not for a build that was stopped or whose builder is gone.
+	if len(cacheExports) > 0 && len(out.Solved) > 0 && ctx.Err() == nil && !builderGone(err) {
 		if cerr := s.exportCache(ctx, out.Solved, cacheExports); cerr != nil {
 			out.CacheErr = cerr
 		}
