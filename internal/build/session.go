@@ -390,18 +390,6 @@ func (s *Job) solveTarget(ctx context.Context, c gateway.Client, target string, 
 	return res, nil
 }
 
-// ExportStage builds one stage again (it is cached by then) and exports it.
-// It returns the exporter response.
-func (s *Job) ExportStage(ctx context.Context, stage string, platforms []string, exports []client.ExportEntry) (map[string]string, error) {
-	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		return s.solve(ctx, c, stage, platforms)
-	}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("export stage %q: %w", stage, err)
-	}
-	return resp.ExporterResponse, nil
-}
-
 // sharedKey names this machine's copy of a context directory.
 func sharedKey(dir string) string {
 	abs, err := filepath.Abs(dir)

@@ -3,7 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
-	"sync"
+	"strings"
 
 	"github.com/moby/buildkit/client"
 	"github.com/stagegate/stagegate/internal/build"
@@ -12,88 +12,70 @@ import (
 	"github.com/stagegate/stagegate/internal/sizes"
 )
 
-// exportWorkers is how many stages are exported for sizing at once: each
-// export is a client.Build that mostly waits on the builder.
-const exportWorkers = 4
+// layerWorkers is how many layers are read back at once: each read mostly
+// waits on the builder's content API.
+const layerWorkers = 4
 
 // measure sizes every stage that was built: the final target from the
-// build's own export, the others by exporting them again (cached) as unnamed
-// images, which stay in BuildKit's content store and in no image store.
-// Layer sizes already measured by an earlier run come from the layer cache.
+// build's own export, the others by exporting them again (cached) in one
+// client.Build as one unnamed image index, which stays in BuildKit's content
+// store and in no image store. Layer sizes already measured by an earlier run
+// come from the layer cache.
 func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
 	cache := sizes.OpenLayerCache(cfg.LayerCachePath)
 	meter := sizes.NewMeter(b.Client.ContentClient(), cache)
-	type sized struct {
-		size sizes.Size
-		err  error
-	}
-	results := make([]sized, len(res.Stages))
-	todo := make([]bool, len(res.Stages))
-	var warnMu sync.Mutex
-	warn := func(format string, args ...any) {
-		warnMu.Lock()
-		defer warnMu.Unlock()
-		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
-	}
-	sem := make(chan struct{}, exportWorkers)
-	var wg sync.WaitGroup
+	measured := make([]*sizes.Size, len(res.Stages))
+
+	// The final target: its own export, when it was exported.
+	var toExport []int
+	var imgs []build.StageImage
 	for i := range res.Stages {
 		st := &res.Stages[i]
 		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
 			continue
 		}
-		resp := out.Response
-		export := !st.HasRole(result.RoleTarget) || resp == nil
-		var target string
-		if export {
-			var err error
-			if target, err = frontendTarget(g, g.Stages[st.Index]); err != nil {
-				warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
-				continue
+		if st.HasRole(result.RoleTarget) && out.Response != nil {
+			desc, err := sizes.Descriptor(out.Response)
+			if err == nil {
+				var s sizes.Size
+				if s, err = meter.ImageFor(ctx, desc, st.Platform); err == nil {
+					measured[i] = &s
+					continue
+				}
+			}
+			res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, err))
+			continue
+		}
+		target, err := frontendTarget(g, g.Stages[st.Index])
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
+			continue
+		}
+		toExport = append(toExport, i)
+		imgs = append(imgs, build.StageImage{Target: target, Platform: stagePlatform(cfg, st)})
+	}
+
+	// The other stages: one export, one manifest each.
+	if len(imgs) > 0 {
+		all, err := exportSizes(ctx, job, meter, imgs)
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("sizes of %s: %v", stageNames(res, toExport), err))
+		}
+		for k, i := range toExport {
+			if k < len(all) {
+				measured[i] = &all[k]
 			}
 		}
-		todo[i] = true
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if export {
-				// A stage is measured for the platform it was built for.
-				platforms := cfg.Platforms
-				if st.Platform != "" {
-					platforms = []string{st.Platform}
-				} else if st.HasRole(result.RoleTest) && !st.HasRole(result.RoleTarget) {
-					platforms = nil
-				}
-				var err error
-				resp, err = job.ExportStage(ctx, target, platforms, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
-				if err != nil {
-					results[i].err = build.Explain(err)
-					return
-				}
-			}
-			desc, err := sizes.Descriptor(resp)
-			if err != nil {
-				results[i].err = err
-				return
-			}
-			results[i].size, results[i].err = meter.ImageFor(ctx, desc, st.Platform)
-		}()
 	}
-	wg.Wait()
+
 	byStage := map[[2]string]sizes.Size{}
 	for i := range res.Stages {
 		st := &res.Stages[i]
-		if !todo[i] {
+		s := measured[i]
+		if s == nil {
 			continue
 		}
-		if err := results[i].err; err != nil {
-			warn("size of stage %q: %v", st.Name, err)
-			continue
-		}
-		s := results[i].size
-		byStage[[2]string{st.Name, st.Platform}] = s
+		byStage[[2]string{st.Name, st.Platform}] = *s
 		st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
 		if st.HasRole(result.RoleTarget) && res.Image != nil {
 			res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
@@ -106,6 +88,52 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Bui
 		}
 	}
 	if err := cache.Save(); err != nil {
-		warn("%v", err)
+		res.Warnings = append(res.Warnings, err.Error())
 	}
+}
+
+// stagePlatform is the platform a stage is measured for: the one it was
+// built for. A test stage is built for the test platforms, which are the
+// builder's own unless chosen.
+func stagePlatform(cfg *Config, st *result.Stage) string {
+	switch {
+	case st.Platform != "":
+		return st.Platform
+	case st.HasRole(result.RoleTest) && !st.HasRole(result.RoleTarget):
+		if len(cfg.TestPlatforms) == 1 {
+			return cfg.TestPlatforms[0]
+		}
+		return ""
+	case len(cfg.Platforms) == 1:
+		return cfg.Platforms[0]
+	}
+	return ""
+}
+
+// exportSizes exports imgs as one index and sizes its manifests, in order.
+func exportSizes(ctx context.Context, job *build.Job, meter *sizes.Meter, imgs []build.StageImage) ([]sizes.Size, error) {
+	resp, err := job.ExportStages(ctx, imgs, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+	if err != nil {
+		return nil, build.Explain(err)
+	}
+	desc, err := sizes.Descriptor(resp)
+	if err != nil {
+		return nil, err
+	}
+	all, err := meter.Images(ctx, desc, layerWorkers)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) != len(imgs) {
+		return nil, fmt.Errorf("the exported index holds %d images for %d stages", len(all), len(imgs))
+	}
+	return all, nil
+}
+
+func stageNames(res *result.Result, idx []int) string {
+	var names []string
+	for _, i := range idx {
+		names = append(names, fmt.Sprintf("%q", res.Stages[i].Name))
+	}
+	return strings.Join(names, ", ")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // readBufferSize is the size of reads from the content store.
@@ -116,6 +117,64 @@ func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform
 		s.Uncompressed += u
 	}
 	return s, nil
+}
+
+// Images sizes every image manifest of an index (attestations aside), in
+// the index's order. Each distinct layer is read once, up to workers at a
+// time.
+func (m *Meter) Images(ctx context.Context, desc ocispecs.Descriptor, workers int) ([]Size, error) {
+	if !images.IsIndexType(desc.MediaType) {
+		s, err := m.ImageFor(ctx, desc, "")
+		return []Size{s}, err
+	}
+	var idx ocispecs.Index
+	if err := m.readJSON(ctx, desc, &idx); err != nil {
+		return nil, err
+	}
+	var manifests []ocispecs.Manifest
+	var layers []ocispecs.Descriptor
+	seen := map[digest.Digest]bool{}
+	for _, d := range idx.Manifests {
+		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			continue
+		}
+		var mf ocispecs.Manifest
+		if err := m.readJSON(ctx, d, &mf); err != nil {
+			return nil, err
+		}
+		manifests = append(manifests, mf)
+		for _, l := range mf.Layers {
+			if !seen[l.Digest] {
+				seen[l.Digest] = true
+				layers = append(layers, l)
+			}
+		}
+	}
+	uncompressed := make(map[digest.Digest]int64, len(layers))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for _, l := range layers {
+		g.Go(func() error {
+			n, err := m.layer(gctx, l)
+			mu.Lock()
+			uncompressed[l.Digest] = n
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sizes := make([]Size, len(manifests))
+	for i, mf := range manifests {
+		sizes[i].Layers = len(mf.Layers)
+		for _, l := range mf.Layers {
+			sizes[i].Compressed += l.Size
+			sizes[i].Uncompressed += uncompressed[l.Digest]
+		}
+	}
+	return sizes, nil
 }
 
 func (m *Meter) readJSON(ctx context.Context, desc ocispecs.Descriptor, v any) error {
