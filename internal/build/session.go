@@ -64,6 +64,11 @@ type Request struct {
 	// BuildKit adds them to the build's result, so they are options of the
 	// main build rather than of a frontend solve.
 	Attestations map[string]string
+	// StageImages, when set, is called once the targets were solved, with
+	// those that were and whether the final target goes to Exports; the
+	// stage images it returns are exported alongside, in one image index
+	// (Outcome.StageExport).
+	StageImages func(solved []string, exported bool) []StageImage
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -214,6 +219,8 @@ type Outcome struct {
 	Err error
 	// CacheErr is a failed cache export; it does not fail the build.
 	CacheErr error
+	// StageExport is the export of Request.StageImages; nil without it.
+	StageExport *StageExport
 }
 
 // Build solves the test targets concurrently (evaluated, so lazy results
@@ -235,52 +242,23 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 			cacheExports = append(cacheExports, e)
 		}
 	}
+	var stages *stageExporter
+	var requestStages sync.Once
+	if s.req.StageImages != nil {
+		stages = s.startStageExport(ctx, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
+	}
 	resp, err := s.b.Client.Build(ctx, opt, "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		var wg sync.WaitGroup
-		for i, t := range s.req.Tests {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.req.OnTarget != nil {
-					s.req.OnTarget(t.Target, true)
-				}
-				to := s.test(ctx, c, t)
-				to.Err = s.b.gone(to.Err)
-				out.Tests[i] = to
-			}()
+		res, terr, err := s.solveTargets(ctx, c, out)
+		testErr = terr
+		if stages != nil {
+			requestStages.Do(func() { stages.request(ctx, s.req.StageImages(out.Solved, err == nil)) })
 		}
-		wg.Wait()
-		for _, to := range out.Tests {
-			if to.Err != nil {
-				if testErr == nil {
-					testErr = to.Err
-					out.SolveFailed, out.FailedTarget = true, to.Target
-				}
-				continue
-			}
-			out.Solved = append(out.Solved, to.Target)
-		}
-		if testErr != nil && s.req.FailFast {
-			return nil, testErr
-		}
-		if s.req.OnTarget != nil {
-			s.req.OnTarget(s.req.Target, false)
-		}
-		res, err := s.solve(ctx, c, s.req.Target, s.req.Platforms)
-		if err != nil {
-			if testErr == nil {
-				out.SolveFailed, out.FailedTarget = true, s.req.Target
-			}
-			return nil, err
-		}
-		out.Solved = append(out.Solved, s.req.Target)
-		if testErr != nil {
-			// Built to be reported, but never exported: an image whose
-			// tests failed is not pushed or loaded.
-			return nil, testErr
-		}
-		return res, nil
+		return res, err
 	}, statusCh)
+	if stages != nil {
+		requestStages.Do(func() { stages.request(ctx, nil) })
+		out.StageExport = stages.wait()
+	}
 	// Cache is exported also when a test failed (it speeds up the fix), but
 	// not for a build that was stopped or whose builder is gone.
 	if len(cacheExports) > 0 && len(out.Solved) > 0 && ctx.Err() == nil && !builderGone(err) {
@@ -297,6 +275,56 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 	}
 	out.Response = maps.Clone(resp.ExporterResponse)
 	return out
+}
+
+// solveTargets solves the test targets concurrently, then the final target,
+// filling out. testErr is the first failed test's error; err is what the
+// build function returns.
+func (s *Job) solveTargets(ctx context.Context, c gateway.Client, out *Outcome) (res *gateway.Result, testErr, err error) {
+	var wg sync.WaitGroup
+	for i, t := range s.req.Tests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.req.OnTarget != nil {
+				s.req.OnTarget(t.Target, true)
+			}
+			to := s.test(ctx, c, t)
+			to.Err = s.b.gone(to.Err)
+			out.Tests[i] = to
+		}()
+	}
+	wg.Wait()
+	for _, to := range out.Tests {
+		if to.Err != nil {
+			if testErr == nil {
+				testErr = to.Err
+				out.SolveFailed, out.FailedTarget = true, to.Target
+			}
+			continue
+		}
+		out.Solved = append(out.Solved, to.Target)
+	}
+	if testErr != nil && s.req.FailFast {
+		return nil, testErr, testErr
+	}
+	if s.req.OnTarget != nil {
+		s.req.OnTarget(s.req.Target, false)
+	}
+	res, err = s.solve(ctx, c, s.req.Target, s.req.Platforms)
+	if err != nil {
+		if testErr == nil {
+			out.SolveFailed, out.FailedTarget = true, s.req.Target
+		}
+		return nil, testErr, err
+	}
+	out.Solved = append(out.Solved, s.req.Target)
+	if testErr != nil {
+		// Built to be reported, but never exported: an image whose
+		// tests failed is not pushed or loaded.
+		return nil, testErr, testErr
+	}
+	return res, nil, nil
 }
 
 // exportCache exports the cache of every solved target in one export: a

@@ -23,6 +23,7 @@ import (
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/progress"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/sizes"
 )
 
 // Config is one run's configuration, from flags or action inputs.
@@ -211,6 +212,9 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !cfg.SkipSizes {
+		req.StageImages = stageImages(cfg, g, plan)
+	}
 	job, err := b.NewJob(ctx, req)
 	if err != nil {
 		return nil, err
@@ -275,7 +279,11 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	var gone *build.GoneError
 	if !cfg.SkipSizes && ctx.Err() == nil && !errors.As(outcome.Err, &gone) {
-		measure(ctx, cfg, g, b, job, res, outcome)
+		cache := sizes.OpenLayerCache(cfg.LayerCachePath)
+		measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, outcome)
+		if err := cache.Save(); err != nil {
+			res.Warnings = append(res.Warnings, err.Error())
+		}
 	}
 	redactResult(redactor, res)
 	return res, nil

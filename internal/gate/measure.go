@@ -16,18 +16,60 @@ import (
 // waits on the builder's content API.
 const layerWorkers = 4
 
-// measure sizes every stage that was built: the final target from the
-// build's own export, the others by exporting them again (cached) in one
-// client.Build as one unnamed image index, which stays in BuildKit's content
-// store and in no image store. Layer sizes already measured by an earlier run
-// come from the layer cache.
-func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, job *build.Job, res *result.Result, out *build.Outcome) {
-	cache := sizes.OpenLayerCache(cfg.LayerCachePath)
-	meter := sizes.NewMeter(b.Client.ContentClient(), cache)
-	measured := make([]*sizes.Size, len(res.Stages))
+// stageImages says which stages are exported for sizing beside the build,
+// once its targets are solved: every stage those targets reached, except the
+// final target when the build exports it (it is measured from that export).
+// Multi-platform builds are measured after the build (measure).
+func stageImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan) func(solved []string, exported bool) []build.StageImage {
+	return func(solved []string, exported bool) []build.StageImage {
+		if len(cfg.Platforms) > 1 {
+			return nil
+		}
+		var targets []*dockerfile.Stage
+		for _, name := range solved {
+			targets = append(targets, stageOf(g, name))
+		}
+		var imgs []build.StageImage
+		for _, st := range g.Reach(targets...) {
+			row := Describe(g, plan, st)
+			if exported && row.HasRole(result.RoleTarget) {
+				continue
+			}
+			target, err := frontendTarget(g, st)
+			if err != nil {
+				continue
+			}
+			imgs = append(imgs, build.StageImage{Target: target, Platform: stagePlatform(cfg, &row)})
+		}
+		return imgs
+	}
+}
 
-	// The final target: its own export, when it was exported.
-	var toExport []int
+// measure sizes every stage that was built: the final target from the
+// build's own export; the others from the export made beside the build
+// (stageImages), or, for stages it did not cover, by exporting them again
+// (cached) in one client.Build. Each export is one unnamed image index,
+// which stays in BuildKit's content store and in no image store. Layer sizes
+// already measured by an earlier run come from the layer cache.
+func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, meter *sizes.Meter, res *result.Result, out *build.Outcome) {
+	measured := make([]*sizes.Size, len(res.Stages))
+	warn := func(format string, args ...any) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+	}
+
+	// What the export beside the build holds, by image.
+	var beside map[build.StageImage]sizes.Size
+	if e := out.StageExport; e != nil && e.Err == nil && len(e.Images) > 0 {
+		all, err := sizesOf(ctx, meter, e.Response, len(e.Images))
+		if err == nil {
+			beside = map[build.StageImage]sizes.Size{}
+			for k, img := range e.Images {
+				beside[img] = all[k]
+			}
+		}
+	}
+
+	var later []int
 	var imgs []build.StageImage
 	for i := range res.Stages {
 		st := &res.Stages[i]
@@ -43,25 +85,28 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Bui
 					continue
 				}
 			}
-			res.Warnings = append(res.Warnings, fmt.Sprintf("size of stage %q: %v", st.Name, err))
+			warn("size of stage %q: %v", st.Name, err)
 			continue
 		}
 		target, err := frontendTarget(g, g.Stages[st.Index])
 		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
+			warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
 			continue
 		}
-		toExport = append(toExport, i)
-		imgs = append(imgs, build.StageImage{Target: target, Platform: stagePlatform(cfg, st)})
+		img := build.StageImage{Target: target, Platform: stagePlatform(cfg, st)}
+		if s, ok := beside[img]; ok {
+			measured[i] = &s
+			continue
+		}
+		later = append(later, i)
+		imgs = append(imgs, img)
 	}
-
-	// The other stages: one export, one manifest each.
 	if len(imgs) > 0 {
 		all, err := exportSizes(ctx, job, meter, imgs)
 		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("sizes of %s: %v", stageNames(res, toExport), err))
+			warn("sizes of %s: %v", stageNames(res, later), err)
 		}
-		for k, i := range toExport {
+		for k, i := range later {
 			if k < len(all) {
 				measured[i] = &all[k]
 			}
@@ -86,9 +131,6 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Bui
 		if base, ok := byStage[[2]string{st.BaseStage, st.Platform}]; ok && st.Size != nil {
 			st.BaseDelta = ptr(*st.Size - base.Uncompressed)
 		}
-	}
-	if err := cache.Save(); err != nil {
-		res.Warnings = append(res.Warnings, err.Error())
 	}
 }
 
@@ -116,6 +158,11 @@ func exportSizes(ctx context.Context, job *build.Job, meter *sizes.Meter, imgs [
 	if err != nil {
 		return nil, build.Explain(err)
 	}
+	return sizesOf(ctx, meter, resp, len(imgs))
+}
+
+// sizesOf sizes the n images of the index an exporter responded with.
+func sizesOf(ctx context.Context, meter *sizes.Meter, resp map[string]string, n int) ([]sizes.Size, error) {
 	desc, err := sizes.Descriptor(resp)
 	if err != nil {
 		return nil, err
@@ -124,8 +171,8 @@ func exportSizes(ctx context.Context, job *build.Job, meter *sizes.Meter, imgs [
 	if err != nil {
 		return nil, err
 	}
-	if len(all) != len(imgs) {
-		return nil, fmt.Errorf("the exported index holds %d images for %d stages", len(all), len(imgs))
+	if len(all) != n {
+		return nil, fmt.Errorf("the exported index holds %d images for %d stages", len(all), n)
 	}
 	return all, nil
 }
