@@ -227,7 +227,8 @@ type Outcome struct {
 // cannot hide a failing step, and each run when asked), then the final
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
-// build ends.
+// build ends. With Request.StageImages, the stage images it names are
+// exported beside the build (Outcome.StageExport) before Build returns.
 func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
