@@ -22,22 +22,9 @@ type StageImage struct {
 	Platform string
 }
 
-// ExportStage builds one stage again (it is cached by then) and exports it.
-// It returns the exporter response.
-func (s *Job) ExportStage(ctx context.Context, stage string, platforms []string, exports []client.ExportEntry) (map[string]string, error) {
-	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		return s.solve(ctx, c, stage, platforms)
-	}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("export stage %q: %w", stage, err)
-	}
-	return resp.ExporterResponse, nil
-}
-
 // ExportStages builds the given stage images again (cached by then) in one
 // client.Build and exports them as one image index, whose manifests are the
-// images in the order given. Compared with one ExportStage per image, the
-// context is walked once and the builder holds one session, not one each.
+// images in the order given: one session and one context walk for them all.
 //
 // An index needs a platform per manifest and may repeat one: two stages
 // built for linux/amd64 are two linux/amd64 manifests, told apart by their
