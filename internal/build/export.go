@@ -14,44 +14,72 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// StageImage is one image to export: a stage built for one platform.
+// StageImage is one image of a stage: the stage built for one platform.
 type StageImage struct {
 	// Target is the stage's frontend target name.
 	Target string
 	// Platform is the platform it is built for; "" means the builder's own.
 	Platform string
+	// Export asks for the image to be exported. An image that is not is
+	// only solved, to read its config's history: the image of a stage that
+	// an exported image was built on is a prefix of that image's layers.
+	Export bool
+}
+
+// StageExport is what a stage export made of its images.
+type StageExport struct {
+	// Images are the images asked for, in order.
+	Images []StageImage
+	// HistoryLayers holds, for each image, how many entries of the history
+	// in the image config the frontend gave it made a layer; -1 when the
+	// frontend gave no config.
+	HistoryLayers []int
+	// Response is the exporter's response. Its image index holds the
+	// images with Export, in order.
+	Response map[string]string
+	// Err is why the export failed.
+	Err error
+}
+
+// Exported is how many of the images were exported.
+func (e *StageExport) Exported() int {
+	n := 0
+	for _, img := range e.Images {
+		if img.Export {
+			n++
+		}
+	}
+	return n
 }
 
 // ExportStages builds the given stage images again (cached by then) in one
-// client.Build and exports them as one image index, whose manifests are the
-// images in the order given: one session and one context walk for them all.
+// client.Build and exports those with Export as one image index, whose
+// manifests are those images in order: one session and one context walk for
+// them all.
 //
 // An index needs a platform per manifest and may repeat one: two stages
 // built for linux/amd64 are two linux/amd64 manifests, told apart by their
 // position only. The index is for measuring, never for a registry.
-func (s *Job) ExportStages(ctx context.Context, imgs []StageImage, exports []client.ExportEntry) (map[string]string, error) {
-	if len(imgs) == 0 {
-		return nil, fmt.Errorf("export stages: %w", errNoStages)
-	}
+func (s *Job) ExportStages(ctx context.Context, imgs []StageImage, exports []client.ExportEntry) *StageExport {
+	e := &StageExport{Images: imgs}
 	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		return s.stagesResult(ctx, c, imgs)
+		res, history, err := s.stagesResult(ctx, c, imgs)
+		e.HistoryLayers = history
+		return res, err
 	}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("export stages: %w", err)
+		e.Err = fmt.Errorf("export stages: %w", err)
+		return e
 	}
-	return resp.ExporterResponse, nil
+	e.Response = resp.ExporterResponse
+	return e
 }
 
-// stagesResult solves the images concurrently and puts them in one result,
-// one ref and one platform entry each, in order.
-func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageImage) (*gateway.Result, error) {
-	type part struct {
-		ref      gateway.Reference
-		config   []byte
-		platform ocispecs.Platform
-		err      error
-	}
-	parts := make([]part, len(imgs))
+// stagesResult solves the images concurrently and puts those to export in
+// one result, one ref and one platform entry each, in order. It returns the
+// history layer count of every image.
+func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageImage) (*gateway.Result, []int, error) {
+	parts := make([]stageImage, len(imgs))
 	var wg sync.WaitGroup
 	for i, img := range imgs {
 		wg.Add(1)
@@ -64,7 +92,7 @@ func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageIm
 			p := &parts[i]
 			res, err := s.solve(ctx, c, img.Target, pl)
 			if err == nil {
-				p.ref, p.config, p.platform, err = singleImage(res)
+				*p, err = singleImage(res)
 			}
 			if err != nil {
 				p.err = fmt.Errorf("stage %q: %w", img.Target, err)
@@ -72,37 +100,35 @@ func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageIm
 		}()
 	}
 	wg.Wait()
+	history := make([]int, len(imgs))
 	out := gateway.NewResult()
 	var ps exptypes.Platforms
 	for i, p := range parts {
 		if p.err != nil {
-			return nil, p.err
+			return nil, history, p.err
+		}
+		history[i] = p.historyLayers
+		if !imgs[i].Export {
+			continue
 		}
 		id := fmt.Sprintf("stagegate-%d", i)
 		out.AddRef(id, p.ref)
 		out.AddMeta(exptypes.ExporterImageConfigKey+"/"+id, p.config)
 		ps.Platforms = append(ps.Platforms, exptypes.Platform{ID: id, Platform: p.platform})
 	}
+	if len(ps.Platforms) == 0 {
+		// Nothing to export: an empty image, which costs nothing.
+		return out, history, nil
+	}
 	dt, err := json.Marshal(ps)
 	if err != nil {
-		return nil, err
+		return nil, history, err
 	}
 	out.AddMeta(exptypes.ExporterPlatformsKey, dt)
-	return out, nil
+	return out, history, nil
 }
 
-// StageExport is the export of the stage images a build's StageImages hook
-// asked for, made alongside the build.
-type StageExport struct {
-	// Images are the images exported, in the order of the index's manifests.
-	Images []StageImage
-	// Response is the exporter's response (the index's descriptor).
-	Response map[string]string
-	// Err is why the export failed; Images were not exported then.
-	Err error
-}
-
-// stageExporter runs a second client.Build beside a job's main one. Its
+// stageExporter runs ExportStages beside a job's main client.Build. Its
 // build function waits until the main build has solved its targets and says
 // which stage images to export; it then solves them while the main job is
 // still open. BuildKit shares identical vertices between open jobs, so these
@@ -112,7 +138,7 @@ type stageExporter struct {
 	images chan []StageImage
 	solved chan struct{}
 	done   chan struct{}
-	export StageExport
+	export *StageExport
 }
 
 func (s *Job) startStageExport(ctx context.Context, exports []client.ExportEntry) *stageExporter {
@@ -120,6 +146,7 @@ func (s *Job) startStageExport(ctx context.Context, exports []client.ExportEntry
 		images: make(chan []StageImage, 1),
 		solved: make(chan struct{}),
 		done:   make(chan struct{}),
+		export: &StageExport{},
 	}
 	go func() {
 		defer close(e.done)
@@ -138,7 +165,9 @@ func (s *Job) startStageExport(ctx context.Context, exports []client.ExportEntry
 				return nil, errNoStages
 			}
 			defer markSolved()
-			return s.stagesResult(ctx, c, imgs)
+			res, history, err := s.stagesResult(ctx, c, imgs)
+			e.export.HistoryLayers = history
+			return res, err
 		}, nil)
 		if err != nil {
 			e.export.Err = fmt.Errorf("export stages: %w", err)
@@ -170,26 +199,49 @@ func (e *stageExporter) wait() *StageExport {
 	if errors.Is(e.export.Err, errNoStages) {
 		return &StageExport{}
 	}
-	return &e.export
+	return e.export
+}
+
+// stageImage is a solved stage image.
+type stageImage struct {
+	ref           gateway.Reference
+	config        []byte
+	platform      ocispecs.Platform
+	historyLayers int
+	err           error
 }
 
 // singleImage is the one image of a frontend result built for one platform:
-// its ref (nil for an empty image), image config and platform.
-func singleImage(res *gateway.Result) (gateway.Reference, []byte, ocispecs.Platform, error) {
+// its ref (nil for an empty image), its image config and platform, and how
+// many layers the config's history accounts for.
+func singleImage(res *gateway.Result) (stageImage, error) {
 	ps, err := exptypes.ParsePlatforms(res.Metadata)
 	if err != nil {
-		return nil, nil, ocispecs.Platform{}, fmt.Errorf("read the result's platforms: %w", err)
+		return stageImage{}, fmt.Errorf("read the result's platforms: %w", err)
 	}
 	if len(ps.Platforms) != 1 {
-		return nil, nil, ocispecs.Platform{}, fmt.Errorf("one image expected, the frontend returned %d platforms", len(ps.Platforms))
+		return stageImage{}, fmt.Errorf("one image expected, the frontend returned %d platforms", len(ps.Platforms))
 	}
 	p := ps.Platforms[0]
-	ref := res.Ref
+	img := stageImage{ref: res.Ref, platform: p.Platform, historyLayers: -1}
 	if len(res.Refs) > 0 {
 		var ok bool
-		if ref, ok = res.Refs[p.ID]; !ok {
-			return nil, nil, p.Platform, fmt.Errorf("the frontend returned no image for platform %s", platforms.Format(p.Platform))
+		if img.ref, ok = res.Refs[p.ID]; !ok {
+			return stageImage{}, fmt.Errorf("the frontend returned no image for platform %s", platforms.Format(p.Platform))
 		}
 	}
-	return ref, exptypes.ParseKey(res.Metadata, exptypes.ExporterImageConfigKey, &p), p.Platform, nil
+	img.config = exptypes.ParseKey(res.Metadata, exptypes.ExporterImageConfigKey, &p)
+	if len(img.config) > 0 {
+		var config ocispecs.Image
+		if err := json.Unmarshal(img.config, &config); err != nil {
+			return stageImage{}, fmt.Errorf("read the image config: %w", err)
+		}
+		img.historyLayers = 0
+		for _, h := range config.History {
+			if !h.EmptyLayer {
+				img.historyLayers++
+			}
+		}
+	}
+	return img, nil
 }

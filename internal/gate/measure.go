@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,10 +17,17 @@ import (
 // waits on the builder's content API.
 const layerWorkers = 4
 
-// stageImages says which stages are exported for sizing beside the build,
-// once its targets are solved: every stage those targets reached, except the
-// final target when the build exports it (it is measured from that export).
-// Multi-platform builds are measured after the build (measure).
+// imageKey names a stage's image: the stage's frontend target and the
+// platform it was built for.
+type imageKey struct{ target, platform string }
+
+func keyOf(img build.StageImage) imageKey { return imageKey{img.Target, img.Platform} }
+
+// stageImages says which stage images are measured beside the build, once
+// its targets are solved: every stage those targets reached. The final
+// target is measured from the build's own export when it has one. See
+// planExports for which images are exported. Multi-platform builds are
+// measured after the build (measure).
 func stageImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan) func(solved []string, exported bool) []build.StageImage {
 	return func(solved []string, exported bool) []build.StageImage {
 		if len(cfg.Platforms) > 1 {
@@ -30,62 +38,152 @@ func stageImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan) func(s
 			targets = append(targets, stageOf(g, name))
 		}
 		var imgs []build.StageImage
+		var final *build.StageImage
 		for _, st := range g.Reach(targets...) {
 			row := Describe(g, plan, st)
-			if exported && row.HasRole(result.RoleTarget) {
-				continue
-			}
 			target, err := frontendTarget(g, st)
 			if err != nil {
 				continue
 			}
-			imgs = append(imgs, build.StageImage{Target: target, Platform: stagePlatform(cfg, &row)})
+			img := build.StageImage{Target: target, Platform: stagePlatform(cfg, &row)}
+			if exported && row.HasRole(result.RoleTarget) {
+				final = &img
+				continue
+			}
+			imgs = append(imgs, img)
 		}
-		return imgs
+		return planExports(g, imgs, final)
 	}
 }
 
-// measure sizes every stage that was built: the final target from the
-// build's own export; the others from the export made beside the build
-// (stageImages), or, for stages it did not cover, by exporting them again
-// (cached) in one client.Build. Each export is one unnamed image index,
-// which stays in BuildKit's content store and in no image store. Layer sizes
-// already measured by an earlier run come from the layer cache.
+// planExports marks which images to export. An image of a stage that another
+// image (final included) was built on, FROM after FROM, for the same
+// platform, is not exported: its layers are the first layers of that image.
+// final, when not nil, is exported by the build itself; it is added to the
+// images, not to be exported, so that its history is read.
+func planExports(g *dockerfile.Graph, imgs []build.StageImage, final *build.StageImage) []build.StageImage {
+	all := imgs
+	if final != nil {
+		all = append(all, *final)
+	}
+	out := make([]build.StageImage, len(all))
+	for i, img := range all {
+		img.Export = i < len(imgs)
+		for j, other := range all {
+			if i != j && other.Platform == img.Platform && builtOn(g, stageOf(g, other.Target), stageOf(g, img.Target)) {
+				img.Export = false
+				break
+			}
+		}
+		out[i] = img
+	}
+	return out
+}
+
+// builtOn reports whether st was built on base: base is one of the stages
+// st's FROM leads to, one after the other.
+func builtOn(g *dockerfile.Graph, st, base *dockerfile.Stage) bool {
+	for i := st.BaseStage; i >= 0; i = g.Stages[i].BaseStage {
+		if i == base.Index {
+			return true
+		}
+	}
+	return false
+}
+
+// sizer holds the images measured so far and the history layer counts of
+// the stage images, and tells a stage's size from them.
+type sizer struct {
+	g        *dockerfile.Graph
+	meter    *sizes.Meter
+	measured map[imageKey]sizes.Image
+	history  map[imageKey]int
+}
+
+// addExport reads what a stage export exported.
+func (z *sizer) addExport(ctx context.Context, e *build.StageExport) error {
+	for i, img := range e.Images {
+		if i < len(e.HistoryLayers) {
+			z.history[keyOf(img)] = e.HistoryLayers[i]
+		}
+	}
+	if e.Err != nil {
+		return e.Err
+	}
+	n := e.Exported()
+	if n == 0 {
+		return nil
+	}
+	desc, err := sizes.Descriptor(e.Response)
+	if err != nil {
+		return err
+	}
+	all, err := z.meter.Images(ctx, desc, layerWorkers)
+	if err != nil {
+		return err
+	}
+	if len(all) != n {
+		return fmt.Errorf("the exported index holds %d images for %d stages", len(all), n)
+	}
+	k := 0
+	for _, img := range e.Images {
+		if img.Export {
+			z.measured[keyOf(img)] = all[k]
+			k++
+		}
+	}
+	return nil
+}
+
+// size is a stage image's size: measured, or the first layers of an image
+// measured of a stage built on it. Which layers are told by the histories:
+// the stages in between added as many layers as their history entries that
+// made one, which holds when the exporter found every layer of that image in
+// its history.
+func (z *sizer) size(key imageKey) (sizes.Size, bool) {
+	if im, ok := z.measured[key]; ok {
+		return im.Size(), true
+	}
+	h, ok := z.history[key]
+	if !ok || h < 0 {
+		return sizes.Size{}, false
+	}
+	base := stageOf(z.g, key.target)
+	for k, im := range z.measured {
+		if k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, stageOf(z.g, k.target), base) {
+			continue
+		}
+		hk, ok := z.history[k]
+		if !ok || hk < h {
+			continue
+		}
+		n := len(im.Layers) - (hk - h)
+		if n < 0 || n > len(im.Layers) {
+			continue
+		}
+		return im.Prefix(n), true
+	}
+	return sizes.Size{}, false
+}
+
+// measure sizes every stage that was built. The final target is measured
+// from the build's own export; the others from the images exported beside
+// the build (stageImages), or else by one more export after it. Exports are
+// unnamed image indexes, which stay in BuildKit's content store and in no
+// image store. A stage that another exported image was built on is not
+// exported itself (planExports). Layer sizes already measured by an earlier
+// run come from the layer cache.
 func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, meter *sizes.Meter, res *result.Result, out *build.Outcome) {
-	measured := make([]*sizes.Size, len(res.Stages))
+	z := &sizer{g: g, meter: meter, measured: map[imageKey]sizes.Image{}, history: map[imageKey]int{}}
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
 
-	// What the export beside the build holds, by image.
-	var beside map[build.StageImage]sizes.Size
-	if e := out.StageExport; e != nil && e.Err == nil && len(e.Images) > 0 {
-		all, err := sizesOf(ctx, meter, e.Response, len(e.Images))
-		if err == nil {
-			beside = map[build.StageImage]sizes.Size{}
-			for k, img := range e.Images {
-				beside[img] = all[k]
-			}
-		}
-	}
-
-	var later []int
-	var imgs []build.StageImage
+	// What can be measured: each stage's image, by row.
+	keys := make([]*imageKey, len(res.Stages))
 	for i := range res.Stages {
 		st := &res.Stages[i]
 		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
-			continue
-		}
-		if st.HasRole(result.RoleTarget) && out.Response != nil {
-			desc, err := sizes.Descriptor(out.Response)
-			if err == nil {
-				var s sizes.Size
-				if s, err = meter.ImageFor(ctx, desc, st.Platform); err == nil {
-					measured[i] = &s
-					continue
-				}
-			}
-			warn("size of stage %q: %v", st.Name, err)
 			continue
 		}
 		target, err := frontendTarget(g, g.Stages[st.Index])
@@ -93,38 +191,72 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 			warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
 			continue
 		}
-		img := build.StageImage{Target: target, Platform: stagePlatform(cfg, st)}
-		if s, ok := beside[img]; ok {
-			measured[i] = &s
-			continue
-		}
-		later = append(later, i)
-		imgs = append(imgs, img)
-	}
-	if len(imgs) > 0 {
-		all, err := exportSizes(ctx, job, meter, imgs)
-		if err != nil {
-			warn("sizes of %s: %v", stageNames(res, later), err)
-		}
-		for k, i := range later {
-			if k < len(all) {
-				measured[i] = &all[k]
+		keys[i] = &imageKey{target, stagePlatform(cfg, st)}
+		if st.HasRole(result.RoleTarget) && out.Response != nil {
+			desc, err := sizes.Descriptor(out.Response)
+			var im sizes.Image
+			if err == nil {
+				im, err = meter.ImageFor(ctx, desc, st.Platform)
 			}
+			if err != nil {
+				warn("size of stage %q: %v", st.Name, err)
+				keys[i] = nil
+				continue
+			}
+			z.measured[*keys[i]] = im
 		}
 	}
 
-	byStage := map[[2]string]sizes.Size{}
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		s := measured[i]
-		if s == nil {
+	// The export beside the build. When it failed, the stages it was to
+	// measure are not exported again: that would fail alike.
+	var besideErr error
+	beside := map[imageKey]bool{}
+	if e := out.StageExport; e != nil && len(e.Images) > 0 {
+		besideErr = z.addExport(ctx, e)
+		for _, img := range e.Images {
+			beside[keyOf(img)] = true
+		}
+	}
+
+	// The rest, in one more export.
+	var later []build.StageImage
+	for _, key := range keys {
+		if key == nil || beside[*key] {
 			continue
 		}
-		byStage[[2]string{st.Name, st.Platform}] = *s
+		if _, ok := z.size(*key); !ok {
+			later = append(later, build.StageImage{Target: key.target, Platform: key.platform})
+		}
+	}
+	var laterErr error
+	if len(later) > 0 {
+		laterErr = z.addExport(ctx, job.ExportStages(ctx, planExports(g, later, nil), []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}))
+	}
+
+	var unknown []string
+	byStage := map[[2]string]sizes.Size{}
+	for i, key := range keys {
+		if key == nil {
+			continue
+		}
+		st := &res.Stages[i]
+		s, ok := z.size(*key)
+		if !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", st.Name))
+			continue
+		}
+		byStage[[2]string{st.Name, st.Platform}] = s
 		st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
 		if st.HasRole(result.RoleTarget) && res.Image != nil {
 			res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
 		}
+	}
+	if len(unknown) > 0 {
+		why := errors.Join(besideErr, laterErr)
+		if why == nil {
+			why = errors.New("BuildKit exported no image for them")
+		}
+		warn("sizes of %s are unknown: %v", strings.Join(unknown, ", "), build.Explain(why))
 	}
 	for i := range res.Stages {
 		st := &res.Stages[i]
@@ -150,37 +282,4 @@ func stagePlatform(cfg *Config, st *result.Stage) string {
 		return cfg.Platforms[0]
 	}
 	return ""
-}
-
-// exportSizes exports imgs as one index and sizes its manifests, in order.
-func exportSizes(ctx context.Context, job *build.Job, meter *sizes.Meter, imgs []build.StageImage) ([]sizes.Size, error) {
-	resp, err := job.ExportStages(ctx, imgs, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
-	if err != nil {
-		return nil, build.Explain(err)
-	}
-	return sizesOf(ctx, meter, resp, len(imgs))
-}
-
-// sizesOf sizes the n images of the index an exporter responded with.
-func sizesOf(ctx context.Context, meter *sizes.Meter, resp map[string]string, n int) ([]sizes.Size, error) {
-	desc, err := sizes.Descriptor(resp)
-	if err != nil {
-		return nil, err
-	}
-	all, err := meter.Images(ctx, desc, layerWorkers)
-	if err != nil {
-		return nil, err
-	}
-	if len(all) != n {
-		return nil, fmt.Errorf("the exported index holds %d images for %d stages", len(all), n)
-	}
-	return all, nil
-}
-
-func stageNames(res *result.Result, idx []int) string {
-	var names []string
-	for _, i := range idx {
-		names = append(names, fmt.Sprintf("%q", res.Stages[i].Name))
-	}
-	return strings.Join(names, ", ")
 }

@@ -82,19 +82,52 @@ func Descriptor(resp map[string]string) (ocispecs.Descriptor, error) {
 	return desc, nil
 }
 
-// Image sizes the image desc points at: a manifest, or an index whose first
-// image manifest (attestations aside) is measured.
-func (m *Meter) Image(ctx context.Context, desc ocispecs.Descriptor) (Size, error) {
-	return m.ImageFor(ctx, desc, "")
+// Layer is one layer's weight.
+type Layer struct {
+	// Compressed is the blob's size; Uncompressed its tar's.
+	Compressed, Uncompressed int64
 }
 
-// ImageFor is Image for one platform ("os/arch[/variant]") of an index; ""
-// takes the first.
-func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform string) (Size, error) {
+// Image is an image's layers, bottom first, and what its config's history
+// says of them.
+type Image struct {
+	Layers []Layer
+	// HistoryLayers is how many entries of the config's history made a
+	// layer (are not empty layers).
+	HistoryLayers int
+	// ExporterHistory is set when the exporter wrote history entries of its
+	// own: the build's history did not account for every layer.
+	ExporterHistory bool
+}
+
+// Size is the weight of the whole image.
+func (im Image) Size() Size {
+	return im.Prefix(len(im.Layers))
+}
+
+// Prefix is the weight of the image's first n layers: the image of a stage
+// that this image was built on.
+func (im Image) Prefix(n int) Size {
+	s := Size{Layers: n}
+	for _, l := range im.Layers[:n] {
+		s.Compressed += l.Compressed
+		s.Uncompressed += l.Uncompressed
+	}
+	return s
+}
+
+// exporterHistoryComment marks the history entries BuildKit's image exporter
+// adds for layers the image config's history did not account for.
+const exporterHistoryComment = "buildkit.exporter.image.v0"
+
+// ImageFor measures the image desc points at: a manifest, or, in an index,
+// the image manifest (attestations aside) for platform ("os/arch[/variant]";
+// "" takes the first).
+func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform string) (Image, error) {
 	if images.IsIndexType(desc.MediaType) {
 		var idx ocispecs.Index
 		if err := m.readJSON(ctx, desc, &idx); err != nil {
-			return Size{}, err
+			return Image{}, err
 		}
 		for _, d := range idx.Manifests {
 			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
@@ -105,49 +138,58 @@ func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform
 			}
 			return m.ImageFor(ctx, d, "")
 		}
-		return Size{}, fmt.Errorf("index %s holds no image manifest for %q", desc.Digest, platform)
+		return Image{}, fmt.Errorf("index %s holds no image manifest for %q", desc.Digest, platform)
 	}
-	var mf ocispecs.Manifest
-	if err := m.readJSON(ctx, desc, &mf); err != nil {
-		return Size{}, err
+	all, err := m.measure(ctx, []ocispecs.Descriptor{desc}, 1)
+	if err != nil {
+		return Image{}, err
 	}
-	s := Size{Layers: len(mf.Layers)}
-	for _, l := range mf.Layers {
-		s.Compressed += l.Size
-		u, err := m.layer(ctx, l)
-		if err != nil {
-			return Size{}, err
-		}
-		s.Uncompressed += u
-	}
-	return s, nil
+	return all[0], nil
 }
 
-// Images sizes every image manifest of an index (attestations aside), in
-// the index's order. Each distinct layer is read once, up to workers at a
-// time.
-func (m *Meter) Images(ctx context.Context, desc ocispecs.Descriptor, workers int) ([]Size, error) {
+// Images measures every image manifest of an index (attestations aside), in
+// the index's order.
+func (m *Meter) Images(ctx context.Context, desc ocispecs.Descriptor, workers int) ([]Image, error) {
 	if !images.IsIndexType(desc.MediaType) {
-		s, err := m.ImageFor(ctx, desc, "")
-		return []Size{s}, err
+		return m.measure(ctx, []ocispecs.Descriptor{desc}, workers)
 	}
 	var idx ocispecs.Index
 	if err := m.readJSON(ctx, desc, &idx); err != nil {
 		return nil, err
 	}
-	var manifests []ocispecs.Manifest
+	var manifests []ocispecs.Descriptor
+	for _, d := range idx.Manifests {
+		if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+			manifests = append(manifests, d)
+		}
+	}
+	return m.measure(ctx, manifests, workers)
+}
+
+// measure reads image manifests and their configs, and sizes their layers:
+// each distinct layer once, up to workers at a time.
+func (m *Meter) measure(ctx context.Context, manifests []ocispecs.Descriptor, workers int) ([]Image, error) {
+	mfs := make([]ocispecs.Manifest, len(manifests))
+	imgs := make([]Image, len(manifests))
 	var layers []ocispecs.Descriptor
 	seen := map[digest.Digest]bool{}
-	for _, d := range idx.Manifests {
-		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
-			continue
-		}
-		var mf ocispecs.Manifest
-		if err := m.readJSON(ctx, d, &mf); err != nil {
+	for i, d := range manifests {
+		if err := m.readJSON(ctx, d, &mfs[i]); err != nil {
 			return nil, err
 		}
-		manifests = append(manifests, mf)
-		for _, l := range mf.Layers {
+		var config ocispecs.Image
+		if err := m.readJSON(ctx, mfs[i].Config, &config); err != nil {
+			return nil, err
+		}
+		for _, h := range config.History {
+			if !h.EmptyLayer {
+				imgs[i].HistoryLayers++
+			}
+			if h.Comment == exporterHistoryComment {
+				imgs[i].ExporterHistory = true
+			}
+		}
+		for _, l := range mfs[i].Layers {
 			if !seen[l.Digest] {
 				seen[l.Digest] = true
 				layers = append(layers, l)
@@ -170,15 +212,12 @@ func (m *Meter) Images(ctx context.Context, desc ocispecs.Descriptor, workers in
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	sizes := make([]Size, len(manifests))
-	for i, mf := range manifests {
-		sizes[i].Layers = len(mf.Layers)
+	for i, mf := range mfs {
 		for _, l := range mf.Layers {
-			sizes[i].Compressed += l.Size
-			sizes[i].Uncompressed += uncompressed[l.Digest]
+			imgs[i].Layers = append(imgs[i].Layers, Layer{Compressed: l.Size, Uncompressed: uncompressed[l.Digest]})
 		}
 	}
-	return sizes, nil
+	return imgs, nil
 }
 
 func (m *Meter) readJSON(ctx context.Context, desc ocispecs.Descriptor, v any) error {
