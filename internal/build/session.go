@@ -65,9 +65,9 @@ type Request struct {
 	// main build rather than of a frontend solve.
 	Attestations map[string]string
 	// StageImages, when set, is called once the targets were solved, with
-	// those that were and whether the final target goes to Exports; the
-	// stage images it returns are exported alongside, in one image index
-	// (Outcome.StageExport).
+	// those that were and whether the final target goes to Exports. The
+	// stage images it returns are solved beside the build, and those marked
+	// Export exported in one image index (Outcome.StageExport).
 	StageImages func(solved []string, exported bool) []StageImage
 }
 
@@ -228,7 +228,8 @@ type Outcome struct {
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
 // build ends. With Request.StageImages, the stage images it names are
-// exported beside the build (Outcome.StageExport) before Build returns.
+// solved and exported beside the build (Outcome.StageExport) before Build
+// returns.
 func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
