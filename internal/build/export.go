@@ -52,6 +52,22 @@ func (e *StageExport) Exported() int {
 	return n
 }
 
+// ExportStage builds one stage image again (cached by then), exports it
+// with exports and returns the exporter's response.
+func (s *Job) ExportStage(ctx context.Context, img StageImage, exports []client.ExportEntry) (map[string]string, error) {
+	var pl []string
+	if img.Platform != "" {
+		pl = []string{img.Platform}
+	}
+	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		return s.solve(ctx, c, img.Target, pl)
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("export stage %q: %w", img.Target, err)
+	}
+	return resp.ExporterResponse, nil
+}
+
 // ExportStages builds the given stage images again (cached by then) in one
 // client.Build and exports those with Export as one image index, whose
 // manifests are those images in order: one session and one context walk for

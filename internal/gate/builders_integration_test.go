@@ -21,30 +21,47 @@ import (
 type builder struct {
 	name    string
 	connect func(t *testing.T) build.ConnectOptions
+	// classicStore: the Docker Engine keeps images in its classic store,
+	// which holds no compressed layers (no compressed sizes).
+	classicStore bool
 }
 
 var builders = []builder{
-	{"buildkitd", func(t *testing.T) build.ConnectOptions {
+	{name: "buildkitd", connect: func(t *testing.T) build.ConnectOptions {
 		return build.ConnectOptions{Host: testenv.BuildKitHost(t)}
 	}},
-	{"docker-engine", func(t *testing.T) build.ConnectOptions {
-		docker := testenv.DockerHost(t)
-		return build.ConnectOptions{Getenv: func(k string) string {
-			if k == "DOCKER_HOST" {
-				return docker
-			}
-			return ""
-		}}
+	{name: "docker-engine", connect: func(t *testing.T) build.ConnectOptions {
+		return engineOnly(testenv.DockerHost(t))
 	}},
+	{name: "docker-engine-classic-store", classicStore: true, connect: func(t *testing.T) build.ConnectOptions {
+		return engineOnly(testenv.StartClassicStoreEnvironment(t).Exports["DOCKER_HOST"])
+	}},
+}
+
+// engineOnly is what a container action sees: DOCKER_HOST and nothing else.
+func engineOnly(docker string) build.ConnectOptions {
+	return build.ConnectOptions{Getenv: func(k string) string {
+		if k == "DOCKER_HOST" {
+			return docker
+		}
+		return ""
+	}}
 }
 
 // TestScenariosOnEveryBuilder runs the same scenarios on both builders.
 func TestScenariosOnEveryBuilder(t *testing.T) {
 	scenarios := []struct {
 		name  string
-		check func(t *testing.T, conn build.ConnectOptions)
+		check func(t *testing.T, b builder, conn build.ConnectOptions)
 	}{
-		{"passing run, test then final, with sizes", func(t *testing.T, conn build.ConnectOptions) {
+		{"passing run, test then final, with sizes, nothing left in an image store", func(t *testing.T, b builder, conn build.ConnectOptions) {
+			var dc *client.Client
+			images := 0
+			if conn.Getenv != nil {
+				docker := conn.Getenv("DOCKER_HOST")
+				dc = dockerClientAt(t, docker)
+				images = imageCount(t, dc)
+			}
 			res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), NoCache: true, Connect: conn})
 			if res.Result != result.Passed {
 				t.Fatalf("result %s: %s", res.Result, res.Error)
@@ -57,12 +74,17 @@ func TestScenariosOnEveryBuilder(t *testing.T) {
 				t.Errorf("test %s, final %s (final must start after the test)", test.Status, final.Status)
 			}
 			for _, st := range res.Stages {
-				if st.Size == nil || *st.Size == 0 || st.CompressedSize == nil {
-					t.Errorf("stage %s has no size (warnings %v)", st.Name, res.Warnings)
+				if st.Size == nil || *st.Size == 0 || (st.CompressedSize == nil) != b.classicStore {
+					t.Errorf("stage %s: size %v, compressed %v (warnings %v)", st.Name, st.Size, st.CompressedSize, res.Warnings)
+				}
+			}
+			if dc != nil {
+				if got := imageCount(t, dc); got != images {
+					t.Errorf("%d images in the engine before, %d after: a stage was left behind", images, got)
 				}
 			}
 		}},
-		{"failing test pinned to its line", func(t *testing.T, conn build.ConnectOptions) {
+		{"failing test pinned to its line", func(t *testing.T, _ builder, conn build.ConnectOptions) {
 			ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS build
 RUN echo built > /a
 
@@ -81,7 +103,7 @@ COPY --from=build /a /a
 				t.Errorf("final %s, want skipped", st.Status)
 			}
 		}},
-		{"second run cached", func(t *testing.T, conn build.ConnectOptions) {
+		{"second run cached", func(t *testing.T, _ builder, conn build.ConnectOptions) {
 			ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS build
 RUN echo "` + testenv.Token(t) + `" > /a
 FROM build AS test
@@ -97,14 +119,14 @@ COPY --from=build /a /a
 				}
 			}
 		}},
-		{"CMD-style tests run in the builder", func(t *testing.T, conn build.ConnectOptions) {
+		{"CMD-style tests run in the builder", func(t *testing.T, _ builder, conn build.ConnectOptions) {
 			res := run(t, &gate.Config{ContextDir: cmdStyle(t, "2"), Connect: conn})
 			test := stage(t, res, "test")
 			if res.Result != result.Failed || test.Tests == nil || test.Tests.Mode != result.TestModeRun || res.Failure.ExitCode == nil || *res.Failure.ExitCode != 2 {
 				t.Fatalf("result %s, test %+v, failure %+v", res.Result, test.Tests, res.Failure)
 			}
 		}},
-		{"build checks reported", func(t *testing.T, conn build.ConnectOptions) {
+		{"build checks reported", func(t *testing.T, _ builder, conn build.ConnectOptions) {
 			ctx := testenv.Context(t, map[string]string{"Dockerfile": "FROM busybox as test\nRUN echo \"" + testenv.Token(t) + "\"\nFROM busybox AS final\n"})
 			res := run(t, &gate.Config{ContextDir: ctx, Connect: conn})
 			if len(res.BuildChecks) != 1 || res.BuildChecks[0].Rule != "FromAsCasing" || res.BuildChecks[0].Line != 1 {
@@ -116,7 +138,7 @@ COPY --from=build /a /a
 		t.Run(b.name, func(t *testing.T) {
 			conn := b.connect(t)
 			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) { sc.check(t, conn) })
+				t.Run(sc.name, func(t *testing.T) { sc.check(t, b, conn) })
 			}
 		})
 	}
@@ -124,7 +146,12 @@ COPY --from=build /a /a
 
 func dockerClient(t *testing.T) *client.Client {
 	t.Helper()
-	dc, err := client.New(client.WithHost(testenv.DockerHost(t)))
+	return dockerClientAt(t, testenv.DockerHost(t))
+}
+
+func dockerClientAt(t *testing.T, host string) *client.Client {
+	t.Helper()
+	dc, err := client.New(client.WithHost(host))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,10 @@ type builderFeatures struct {
 	cacheExport bool
 	// multiPlatform: images for several platforms at once.
 	multiPlatform bool
+	// contentStore: the "image" exporter, whose unnamed images stay in
+	// BuildKit's content store, where stagegate reads them. Without it,
+	// images go only into the Docker Engine's image store.
+	contentStore bool
 }
 
 // containerdSnapshotter is the driver type of an engine with the containerd
@@ -26,7 +30,7 @@ const containerdSnapshotter = "io.containerd.snapshotter.v1"
 // with the containerd image store, and every other builder, it does all.
 func featuresOf(ctx context.Context, b *build.Builder) (builderFeatures, error) {
 	if !b.Engine {
-		return builderFeatures{cacheExport: true, multiPlatform: true}, nil
+		return builderFeatures{cacheExport: true, multiPlatform: true, contentStore: true}, nil
 	}
 	info, err := b.Docker.Info(ctx, dockerclient.InfoOptions{})
 	if err != nil {
@@ -38,7 +42,7 @@ func featuresOf(ctx context.Context, b *build.Builder) (builderFeatures, error) 
 func engineFeatures(driverStatus [][2]string) builderFeatures {
 	for _, kv := range driverStatus {
 		if kv[0] == "driver-type" && kv[1] == containerdSnapshotter {
-			return builderFeatures{cacheExport: true, multiPlatform: true}
+			return builderFeatures{cacheExport: true, multiPlatform: true, contentStore: true}
 		}
 	}
 	return builderFeatures{}
@@ -55,6 +59,9 @@ func checkFeatures(cfg *Config, address string, f builderFeatures) error {
 	}
 	if len(cfg.Platforms) > 1 && !f.multiPlatform {
 		return usageErrorf("platforms %s: the Docker Engine's BuildKit at %s (classic image store) builds one platform at a time; %s", strings.Join(cfg.Platforms, ","), address, other)
+	}
+	if cfg.Push && !f.contentStore {
+		return usageErrorf("push: the Docker Engine's BuildKit at %s (classic image store) cannot push an image; %s", address, other)
 	}
 	return nil
 }

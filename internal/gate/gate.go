@@ -208,11 +208,15 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	redactor := cfg.redactor()
 	testOut := redactor.Writer(outOrDiscard(cfg.Out))
 	defer testOut.Close()
-	req, err := newRequest(ctx, cfg, g, plan, b, testOut)
+	features, err := featuresOf(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.SkipSizes {
+	req, err := newRequest(ctx, cfg, g, plan, b, features, testOut)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.SkipSizes && features.contentStore {
 		req.StageImages = stageImages(cfg, g, plan)
 	}
 	job, err := b.NewJob(ctx, req)
@@ -279,10 +283,14 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	var gone *build.GoneError
 	if !cfg.SkipSizes && ctx.Err() == nil && !errors.As(outcome.Err, &gone) {
-		cache := sizes.OpenLayerCache(cfg.LayerCachePath)
-		measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, outcome)
-		if err := cache.Save(); err != nil {
-			res.Warnings = append(res.Warnings, err.Error())
+		if features.contentStore {
+			cache := sizes.OpenLayerCache(cfg.LayerCachePath)
+			measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, outcome)
+			if err := cache.Save(); err != nil {
+				res.Warnings = append(res.Warnings, err.Error())
+			}
+		} else {
+			measureInEngine(ctx, cfg, g, job, b.Docker, res, outcome)
 		}
 	}
 	redactResult(redactor, res)

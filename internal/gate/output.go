@@ -20,10 +20,13 @@ import (
 // content store (where its manifest is read for the sizes) and in no image
 // store.
 //
+// On the Docker Engine with its classic image store there is no content store
+// to keep an unnamed image in: without tags, the final image is not exported.
+//
 // With load, the image also goes into the Docker Engine's image store: the
 // engine's own BuildKit stores it there directly (its "moby" exporter); any
 // other builder sends a docker image tarball that the engine loads.
-func finalExports(ctx context.Context, cfg *Config, b *build.Builder) ([]client.ExportEntry, error) {
+func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features builderFeatures) ([]client.ExportEntry, error) {
 	attrs := map[string]string{}
 	if len(cfg.Tags) > 0 {
 		// Full names (docker.io/library/app:1), as image stores keep them.
@@ -50,6 +53,11 @@ func finalExports(ctx context.Context, cfg *Config, b *build.Builder) ([]client.
 		return exports, nil
 	}
 	if !cfg.Load {
+		if !features.contentStore {
+			// The classic image store: an unnamed image would be left
+			// dangling in it. The final image is measured on its own.
+			return nil, nil
+		}
 		return []client.ExportEntry{{Type: client.ExporterImage, Attrs: attrs}}, nil
 	}
 	if len(cfg.Tags) == 0 {

@@ -13,20 +13,16 @@ import (
 // the frontend names them, how each test stage tests, the exports, caches,
 // credentials and contexts, checked against what the builder can do.
 // testOut receives the output of test runs.
-func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, b *build.Builder, testOut io.Writer) (build.Request, error) {
+func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, b *build.Builder, features builderFeatures, testOut io.Writer) (build.Request, error) {
 	target, err := frontendTarget(g, plan.Target)
 	if err != nil {
 		return build.Request{}, err
 	}
-	exports, err := finalExports(ctx, cfg, b)
-	if err != nil {
-		return build.Request{}, err
-	}
-	features, err := featuresOf(ctx, b)
-	if err != nil {
-		return build.Request{}, err
-	}
 	if err := checkFeatures(cfg, b.Address, features); err != nil {
+		return build.Request{}, err
+	}
+	exports, err := finalExports(ctx, cfg, b, features)
+	if err != nil {
 		return build.Request{}, err
 	}
 	req := build.Request{

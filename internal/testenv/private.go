@@ -40,6 +40,19 @@ func (e *Environment) Pid(t testing.TB, daemon string) int {
 // ends.
 func StartEnvironment(t testing.TB) *Environment {
 	t.Helper()
+	return startEnvironment(t)
+}
+
+// StartClassicStoreEnvironment is StartEnvironment with a Docker Engine that
+// keeps images in its classic image store (overlay2), as the Docker Engine
+// on GitHub's hosted runners does, instead of the containerd image store.
+func StartClassicStoreEnvironment(t testing.TB) *Environment {
+	t.Helper()
+	return startEnvironment(t, "STAGEGATE_DOCKER_STORE=classic")
+}
+
+func startEnvironment(t testing.TB, extraEnv ...string) *Environment {
+	t.Helper()
 	_ = Buildkitd(t) // skips (or fails) like every integration test without the shared environment
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "testenv")
@@ -48,6 +61,7 @@ func StartEnvironment(t testing.TB) *Environment {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "STAGEGATE_TESTENV="+state, "STAGEGATE_REGISTRY_ADDR="+FreeTCPAddr(t))
+	env = append(env, extraEnv...)
 	run := func(arg string) ([]byte, error) {
 		cmd := exec.Command(script, arg)
 		cmd.Env = env

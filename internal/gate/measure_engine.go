@@ -1,0 +1,115 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	dockerclient "github.com/moby/moby/client"
+	"github.com/stagegate/stagegate/internal/build"
+	"github.com/stagegate/stagegate/internal/dockerfile"
+	"github.com/stagegate/stagegate/internal/result"
+)
+
+// engineExportWorkers is how many stages are exported into the engine at
+// once for their sizes.
+const engineExportWorkers = 2
+
+// measureInEngine sizes the stages on a Docker Engine with the classic image
+// store, which has no content store to read manifests from. Each stage (and
+// the final image, unless the build exported it under its tags) is exported
+// into the engine's image store as an unnamed image; its size is what the
+// Engine API's image inspect says (the engine's own figure, as `docker image
+// ls` shows it), and the image is removed again, unless it was there under a
+// name already. The classic store keeps no compressed layers: compressed
+// sizes stay unknown.
+func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, dc *dockerclient.Client, res *result.Result, out *build.Outcome) {
+	var mu sync.Mutex
+	warn := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+	}
+	sizes := make([]*int64, len(res.Stages))
+	sem := make(chan struct{}, engineExportWorkers)
+	var wg sync.WaitGroup
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
+			continue
+		}
+		if id := out.Response[exptypes.ExporterImageConfigDigestKey]; st.HasRole(result.RoleTarget) && id != "" {
+			// Exported by the build under its tags: measured, and kept.
+			inspect, err := dc.ImageInspect(ctx, id)
+			if err != nil {
+				warn("size of stage %q: inspect image %s: %v", st.Name, id, err)
+				continue
+			}
+			sizes[i] = ptr(inspect.Size)
+			continue
+		}
+		target, err := frontendTarget(g, g.Stages[st.Index])
+		if err != nil {
+			warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
+			continue
+		}
+		img := build.StageImage{Target: target, Platform: stagePlatform(cfg, st)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			size, err := engineImageSize(ctx, job, dc, img)
+			if err != nil {
+				warn("size of stage %q: %v", st.Name, err)
+				return
+			}
+			sizes[i] = &size
+		}()
+	}
+	wg.Wait()
+	byStage := map[string]int64{}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if sizes[i] == nil {
+			continue
+		}
+		st.Size = sizes[i]
+		byStage[st.Name] = *st.Size
+		if st.HasRole(result.RoleTarget) && res.Image != nil {
+			res.Image.Size = st.Size
+		}
+	}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if base, ok := byStage[st.BaseStage]; ok && st.Size != nil {
+			st.BaseDelta = ptr(*st.Size - base)
+		}
+	}
+}
+
+// engineImageSize exports img into the engine's image store unnamed, reads
+// its size and removes it again (unless the image was there under a name).
+func engineImageSize(ctx context.Context, job *build.Job, dc *dockerclient.Client, img build.StageImage) (int64, error) {
+	resp, err := job.ExportStage(ctx, img, []client.ExportEntry{{Type: "moby", Attrs: map[string]string{}}})
+	if err != nil {
+		return 0, build.Explain(err)
+	}
+	id := resp[exptypes.ExporterImageConfigDigestKey]
+	if id == "" {
+		return 0, fmt.Errorf("the engine's exporter named no image")
+	}
+	inspect, err := dc.ImageInspect(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("inspect image %s: %w", id, err)
+	}
+	if len(inspect.RepoTags) == 0 {
+		if _, err := dc.ImageRemove(ctx, id, dockerclient.ImageRemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
+			return 0, fmt.Errorf("remove the stage's image %s again: %w", id, err)
+		}
+	}
+	return inspect.Size, nil
+}
