@@ -144,11 +144,6 @@ COPY --from=build /a /a
 	}
 }
 
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	return dockerClientAt(t, testenv.DockerHost(t))
-}
-
 func dockerClientAt(t *testing.T, host string) *client.Client {
 	t.Helper()
 	dc, err := client.New(client.WithHost(host))
@@ -170,10 +165,20 @@ func imageCount(t *testing.T, dc *client.Client) int {
 
 // TestLoadIntoTheEngine: load puts the final image into the engine's store
 // under its tag, and no stage leaves an image behind; a failing test loads
-// nothing; a builder that cannot load says so before building.
+// nothing; a builder that cannot load says so before building. On both of
+// the engine's image stores.
 func TestLoadIntoTheEngine(t *testing.T) {
-	dc := dockerClient(t)
-	conn := builders[1].connect(t)
+	for _, b := range builders {
+		if b.name == "buildkitd" {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) { testLoad(t, b) })
+	}
+}
+
+func testLoad(t *testing.T, b builder) {
+	conn := b.connect(t)
+	dc := dockerClientAt(t, conn.Getenv("DOCKER_HOST"))
 	before := imageCount(t, dc)
 	tag := "stagegate-test/" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-")) + ":loaded"
 	res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Load: true, Tags: []string{tag}, Connect: conn})
