@@ -20,6 +20,8 @@ import (
 	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/registry"
 )
 
 // OptionError is a malformed option value, named as the user wrote it.
@@ -304,6 +306,23 @@ func registryKey(host string) string {
 func (ra *RegistryAuth) Has(host string) bool {
 	ac, err := ra.config.GetAuthConfig(registryKey(host))
 	return err == nil && (ac.Username != "" || ac.IdentityToken != "" || ac.RegistryToken != "")
+}
+
+// EngineAuth is the X-Registry-Auth value with which the Docker Engine
+// pushes to host: its credentials, or none.
+func (ra *RegistryAuth) EngineAuth(host string) (string, error) {
+	ac, err := ra.config.GetAuthConfig(registryKey(host))
+	if err != nil {
+		return "", fmt.Errorf("credentials for %s: %w", host, err)
+	}
+	return authconfig.Encode(registry.AuthConfig{
+		Username:      ac.Username,
+		Password:      ac.Password,
+		Auth:          ac.Auth,
+		ServerAddress: ac.ServerAddress,
+		IdentityToken: ac.IdentityToken,
+		RegistryToken: ac.RegistryToken,
+	})
 }
 
 // Attachable serves the credentials to the builder.

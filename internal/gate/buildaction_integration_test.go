@@ -47,8 +47,31 @@ func repoName(t *testing.T) string {
 	return "stagegate-test/" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-"))
 }
 
+// TestPushTwoTagsOnlyWhenTestsPass pushes from buildkitd, and from the Docker
+// Engine with its classic image store, whose BuildKit cannot push: the engine
+// does.
 func TestPushTwoTagsOnlyWhenTestsPass(t *testing.T) {
-	registry := testenv.Registry(t)
+	builders := []struct {
+		name  string
+		start func(t *testing.T) (conn build.ConnectOptions, registry string)
+	}{
+		{"buildkitd", func(t *testing.T) (build.ConnectOptions, string) {
+			return build.ConnectOptions{Host: testenv.BuildKitHost(t)}, testenv.Registry(t)
+		}},
+		{"docker-engine-classic-store", func(t *testing.T) (build.ConnectOptions, string) {
+			env := testenv.StartClassicStoreEnvironment(t)
+			return engineOnly(env.Exports["DOCKER_HOST"]), env.Exports["STAGEGATE_TEST_REGISTRY"]
+		}},
+	}
+	for _, b := range builders {
+		t.Run(b.name, func(t *testing.T) {
+			conn, registry := b.start(t)
+			testPush(t, conn, registry)
+		})
+	}
+}
+
+func testPush(t *testing.T, conn build.ConnectOptions, registry string) {
 	cases := []struct {
 		name     string
 		testExit string
@@ -70,7 +93,7 @@ RUN exit ` + tc.testExit + `
 FROM busybox AS final
 COPY --from=build /app /app
 `})
-			res := run(t, &gate.Config{ContextDir: ctx, Tags: tags, Push: true})
+			res := run(t, &gate.Config{ContextDir: ctx, Tags: tags, Push: true, Connect: conn})
 			if (res.Result == result.Passed) != tc.pushed {
 				t.Fatalf("result %s: %s", res.Result, res.Error)
 			}

@@ -60,8 +60,5 @@ func checkFeatures(cfg *Config, address string, f builderFeatures) error {
 	if len(cfg.Platforms) > 1 && !f.multiPlatform {
 		return usageErrorf("platforms %s: the Docker Engine's BuildKit at %s (classic image store) builds one platform at a time; %s", strings.Join(cfg.Platforms, ","), address, other)
 	}
-	if cfg.Push && !f.contentStore {
-		return usageErrorf("push: the Docker Engine's BuildKit at %s (classic image store) cannot push an image; %s", address, other)
-	}
 	return nil
 }

@@ -246,6 +246,9 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		buildCtx, cancelBuild = context.WithTimeoutCause(ctx, cfg.Timeout, &TimeoutError{cfg.Timeout})
 	}
 	outcome := job.Build(buildCtx, statusCh)
+	if cfg.Push && !features.contentStore && outcome.Err == nil {
+		pushFromEngine(buildCtx, cfg, b.Docker, outcome)
+	}
 	if buildCtx.Err() != nil && outcome.Err != nil {
 		// Say why the build stopped: the timeout, or the job was cancelled.
 		outcome.Err = context.Cause(buildCtx)

@@ -2,6 +2,8 @@ package gate
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	dockerclient "github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/result"
 )
@@ -21,7 +24,8 @@ import (
 // store.
 //
 // On the Docker Engine with its classic image store there is no content store
-// to keep an unnamed image in: without tags, the final image is not exported.
+// to keep an unnamed image in: without tags, the final image is not exported;
+// with them it goes into the engine's store, and push is the engine's.
 //
 // With load, the image also goes into the Docker Engine's image store: the
 // engine's own BuildKit stores it there directly (its "moby" exporter); any
@@ -43,11 +47,13 @@ func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features b
 	if cfg.Push {
 		attrs["push"] = "true"
 	}
-	if b.Engine && len(cfg.Tags) > 0 && (cfg.Load || !cfg.Push) {
+	if b.Engine && len(cfg.Tags) > 0 && (cfg.Load || !cfg.Push || !features.contentStore) {
 		// On the engine a named image goes into its image store through its
-		// own exporter (what buildx's docker driver does).
+		// own exporter (what buildx's docker driver does). With the classic
+		// store, that is all its BuildKit can do: the engine pushes it
+		// (pushFromEngine).
 		exports := []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": attrs["name"]}}}
-		if cfg.Push {
+		if cfg.Push && features.contentStore {
 			exports = append(exports, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
 		}
 		return exports, nil
@@ -205,4 +211,59 @@ func imageResult(cfg *Config, resp map[string]string) *result.Image {
 		}
 	}
 	return img
+}
+
+// pushFromEngine pushes the final image, which the build put into the Docker
+// Engine's classic image store under its tags, through the Engine API, as
+// buildx's docker driver does: that store's BuildKit cannot push. The digest
+// the registry holds becomes the image's digest; a failed push fails the run.
+func pushFromEngine(ctx context.Context, cfg *Config, dc *dockerclient.Client, out *build.Outcome) {
+	for _, tag := range cfg.Tags {
+		digest, err := enginePush(ctx, cfg, dc, tag)
+		if err != nil {
+			out.Err = fmt.Errorf("push %s: %w", tag, err)
+			out.Response = nil
+			return
+		}
+		if out.Response == nil {
+			out.Response = map[string]string{}
+		}
+		out.Response[exptypes.ExporterImageDigestKey] = digest
+	}
+}
+
+func enginePush(ctx context.Context, cfg *Config, dc *dockerclient.Client, tag string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(tag)
+	if err != nil {
+		return "", err
+	}
+	var auth string
+	if cfg.RegistryAuth != nil {
+		if auth, err = cfg.RegistryAuth.EngineAuth(reference.Domain(named)); err != nil {
+			return "", err
+		}
+	}
+	resp, err := dc.ImagePush(ctx, reference.TagNameOnly(named).String(), dockerclient.ImagePushOptions{RegistryAuth: auth})
+	if err != nil {
+		return "", err
+	}
+	var digest string
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			return "", err
+		}
+		if msg.Error != nil {
+			return "", errors.New(msg.Error.Message)
+		}
+		if msg.Aux != nil {
+			var pushed struct{ Digest string }
+			if json.Unmarshal(*msg.Aux, &pushed) == nil && pushed.Digest != "" {
+				digest = pushed.Digest
+			}
+		}
+	}
+	if digest == "" {
+		return "", errors.New("the Docker Engine reported no digest for the pushed image")
+	}
+	return digest, nil
 }
