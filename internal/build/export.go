@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -144,78 +143,73 @@ func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageIm
 	return out, history, nil
 }
 
-// stageExporter runs ExportStages beside a job's main client.Build. Its
-// build function waits until the main build has solved its targets and says
-// which stage images to export; it then solves them while the main job is
+// StageExportRequest is one export of stage images beside a build.
+type StageExportRequest struct {
+	// Images are solved, and those with Export exported, as ExportStages
+	// does.
+	Images []StageImage
+	// Exports receive the images with Export.
+	Exports []client.ExportEntry
+}
+
+// besideWorkers bounds how many exports beside a build solve at once.
+const besideWorkers = 4
+
+// besideExports are client.Builds made beside a job's main one, from inside
+// its build function: they solve their stage images while the main job is
 // still open. BuildKit shares identical vertices between open jobs, so these
-// solves reuse the main job's results, context transfer included, instead
-// of walking and sending the context again in a new session.
-type stageExporter struct {
-	images chan []StageImage
-	solved chan struct{}
-	done   chan struct{}
-	export *StageExport
+// solves reuse the main job's results, context transfer included, instead of
+// walking and sending the context again in new sessions. start returns once
+// every one of them has solved its images (or ended); their exports go on.
+type besideExports struct {
+	exports []*StageExport
+	wg      sync.WaitGroup
 }
 
-func (s *Job) startStageExport(ctx context.Context, exports []client.ExportEntry) *stageExporter {
-	e := &stageExporter{
-		images: make(chan []StageImage, 1),
-		solved: make(chan struct{}),
-		done:   make(chan struct{}),
-		export: &StageExport{},
-	}
-	go func() {
-		defer close(e.done)
-		var solvedOnce sync.Once
-		markSolved := func() { solvedOnce.Do(func() { close(e.solved) }) }
-		defer markSolved()
-		resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-			var imgs []StageImage
-			select {
-			case imgs = <-e.images:
-			case <-ctx.Done():
-				return nil, context.Cause(ctx)
+func (s *Job) startBeside(ctx context.Context, reqs []StageExportRequest) *besideExports {
+	b := &besideExports{exports: make([]*StageExport, len(reqs))}
+	var solved sync.WaitGroup
+	sem := make(chan struct{}, besideWorkers)
+	for i, r := range reqs {
+		e := &StageExport{Images: r.Images}
+		b.exports[i] = e
+		solved.Add(1)
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			var once sync.Once
+			markSolved := func() {
+				once.Do(func() {
+					<-sem
+					solved.Done()
+				})
 			}
-			e.export.Images = imgs
-			if len(imgs) == 0 {
-				return nil, errNoStages
-			}
+			sem <- struct{}{}
 			defer markSolved()
-			res, history, err := s.stagesResult(ctx, c, imgs)
-			e.export.HistoryLayers = history
-			return res, err
-		}, nil)
-		if err != nil {
-			e.export.Err = fmt.Errorf("export stages: %w", err)
-			return
-		}
-		e.export.Response = resp.ExporterResponse
-	}()
-	return e
+			resp, err := s.b.Client.Build(ctx, s.solveOpt(r.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+				defer markSolved()
+				res, history, err := s.stagesResult(ctx, c, r.Images)
+				e.HistoryLayers = history
+				return res, err
+			}, nil)
+			if err != nil {
+				e.Err = fmt.Errorf("export stages: %w", err)
+				return
+			}
+			e.Response = resp.ExporterResponse
+		}()
+	}
+	solved.Wait()
+	return b
 }
 
-// errNoStages ends a stage export that has nothing to export.
-var errNoStages = errors.New("no stage to export")
-
-// request hands the images to export to the exporter's build and waits
-// until it has solved them (or gave up), so that the main job is still open
-// while it does.
-func (e *stageExporter) request(ctx context.Context, imgs []StageImage) {
-	e.images <- imgs
-	select {
-	case <-e.solved:
-	case <-e.done:
-	case <-ctx.Done():
+// wait returns the exports once they all ended.
+func (b *besideExports) wait() []*StageExport {
+	if b == nil {
+		return nil
 	}
-}
-
-// wait returns the export once it ended.
-func (e *stageExporter) wait() *StageExport {
-	<-e.done
-	if errors.Is(e.export.Err, errNoStages) {
-		return &StageExport{}
-	}
-	return e.export
+	b.wg.Wait()
+	return b.exports
 }
 
 // stageImage is a solved stage image.

@@ -64,11 +64,11 @@ type Request struct {
 	// BuildKit adds them to the build's result, so they are options of the
 	// main build rather than of a frontend solve.
 	Attestations map[string]string
-	// StageImages, when set, is called once the targets were solved, with
+	// StageExports, when set, is called once the targets were solved, with
 	// those that were and whether the final target goes to Exports. The
-	// stage images it returns are solved beside the build, and those marked
-	// Export exported in one image index (Outcome.StageExport).
-	StageImages func(solved []string, exported bool) []StageImage
+	// exports of stage images it returns are made beside the build
+	// (Outcome.StageExports).
+	StageExports func(solved []string, exported bool) []StageExportRequest
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -219,16 +219,16 @@ type Outcome struct {
 	Err error
 	// CacheErr is a failed cache export; it does not fail the build.
 	CacheErr error
-	// StageExport is the export of Request.StageImages; nil without it.
-	StageExport *StageExport
+	// StageExports are the exports Request.StageExports asked for.
+	StageExports []*StageExport
 }
 
 // Build solves the test targets concurrently (evaluated, so lazy results
 // cannot hide a failing step, and each run when asked), then the final
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
-// build ends. With Request.StageImages, the stage images it names are
-// solved and exported beside the build (Outcome.StageExport) before Build
+// build ends. With Request.StageExports, the exports of stage images it
+// names are made beside the build (Outcome.StageExports) before Build
 // returns.
 func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
@@ -244,23 +244,17 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 			cacheExports = append(cacheExports, e)
 		}
 	}
-	var stages *stageExporter
-	var requestStages sync.Once
-	if s.req.StageImages != nil {
-		stages = s.startStageExport(ctx, []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}})
-	}
+	var beside *besideExports
 	resp, err := s.b.Client.Build(ctx, opt, "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		res, terr, err := s.solveTargets(ctx, c, out)
 		testErr = terr
-		if stages != nil {
-			requestStages.Do(func() { stages.request(ctx, s.req.StageImages(out.Solved, err == nil)) })
+		if s.req.StageExports != nil {
+			// Started from here so that the main job is open while they solve.
+			beside = s.startBeside(ctx, s.req.StageExports(out.Solved, err == nil))
 		}
 		return res, err
 	}, statusCh)
-	if stages != nil {
-		requestStages.Do(func() { stages.request(ctx, nil) })
-		out.StageExport = stages.wait()
-	}
+	out.StageExports = beside.wait()
 	// Cache is exported also when a test failed (it speeds up the fix), but
 	// not for a build that was stopped or whose builder is gone.
 	if len(cacheExports) > 0 && len(out.Solved) > 0 && ctx.Err() == nil && !builderGone(err) {

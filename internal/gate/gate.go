@@ -216,8 +216,8 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.SkipSizes && features.contentStore {
-		req.StageImages = stageImages(cfg, g, plan)
+	if !cfg.SkipSizes {
+		req.StageExports = stageExports(cfg, g, plan, features)
 	}
 	job, err := b.NewJob(ctx, req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -23,13 +24,16 @@ type imageKey struct{ target, platform string }
 
 func keyOf(img build.StageImage) imageKey { return imageKey{img.Target, img.Platform} }
 
-// stageImages says which stage images are measured beside the build, once
+// stageExports says which stage images are measured beside the build, once
 // its targets are solved: every stage those targets reached. The final
-// target is measured from the build's own export when it has one. See
-// planExports for which images are exported. Multi-platform builds are
-// measured after the build (measure).
-func stageImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan) func(solved []string, exported bool) []build.StageImage {
-	return func(solved []string, exported bool) []build.StageImage {
+// target is measured from the build's own export when it has one.
+// Multi-platform builds are measured after the build (measure).
+//
+// With a content store, they go in one image index, exporting only what
+// planExports says. The Docker Engine's classic store takes one image per
+// export, each into the engine's store (measureInEngine removes them again).
+func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, features builderFeatures) func(solved []string, exported bool) []build.StageExportRequest {
+	return func(solved []string, exported bool) []build.StageExportRequest {
 		if len(cfg.Platforms) > 1 {
 			return nil
 		}
@@ -52,8 +56,34 @@ func stageImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan) func(s
 			}
 			imgs = append(imgs, img)
 		}
-		return planExports(g, imgs, final)
+		if len(imgs) == 0 && final == nil {
+			return nil
+		}
+		if !features.contentStore {
+			var reqs []build.StageExportRequest
+			for _, img := range imgs {
+				img.Export = true
+				reqs = append(reqs, build.StageExportRequest{Images: []build.StageImage{img}, Exports: engineExport()})
+			}
+			return reqs
+		}
+		req := build.StageExportRequest{Images: planExports(g, imgs, final)}
+		if slices.ContainsFunc(req.Images, func(img build.StageImage) bool { return img.Export }) {
+			req.Exports = indexExport()
+		}
+		return []build.StageExportRequest{req}
 	}
+}
+
+// indexExport exports stage images into BuildKit's content store, unnamed.
+func indexExport() []client.ExportEntry {
+	return []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
+}
+
+// engineExport exports a stage image into the Docker Engine's image store,
+// unnamed.
+func engineExport() []client.ExportEntry {
+	return []client.ExportEntry{{Type: "moby", Attrs: map[string]string{}}}
 }
 
 // planExports marks which images to export. An image of a stage that another
@@ -207,12 +237,12 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 		}
 	}
 
-	// The export beside the build. When it failed, the stages it was to
+	// The exports beside the build. When one failed, the stages it was to
 	// measure are not exported again: that would fail alike.
 	var besideErr error
 	beside := map[imageKey]bool{}
-	if e := out.StageExport; e != nil && len(e.Images) > 0 {
-		besideErr = z.addExport(ctx, e)
+	for _, e := range out.StageExports {
+		besideErr = errors.Join(besideErr, z.addExport(ctx, e))
 		for _, img := range e.Images {
 			beside[keyOf(img)] = true
 		}
@@ -230,7 +260,7 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 	}
 	var laterErr error
 	if len(later) > 0 {
-		laterErr = z.addExport(ctx, job.ExportStages(ctx, planExports(g, later, nil), []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}))
+		laterErr = z.addExport(ctx, job.ExportStages(ctx, planExports(g, later, nil), indexExport()))
 	}
 
 	var unknown []string

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
-	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	dockerclient "github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/build"
@@ -21,7 +20,8 @@ const engineExportWorkers = 2
 // measureInEngine sizes the stages on a Docker Engine with the classic image
 // store, which has no content store to read manifests from. Each stage (and
 // the final image, unless the build exported it under its tags) is exported
-// into the engine's image store as an unnamed image; its size is what the
+// into the engine's image store as an unnamed image, beside the build
+// (stageExports) or after it; its size is what the
 // Engine API's image inspect says (the engine's own figure, as `docker image
 // ls` shows it), and the image is removed again, unless it was there under a
 // name already. The classic store keeps no compressed layers: compressed
@@ -32,6 +32,13 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		mu.Lock()
 		defer mu.Unlock()
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+	}
+	// The images exported beside the build, by stage image.
+	beside := map[imageKey]string{}
+	for _, e := range out.StageExports {
+		if e.Err == nil && len(e.Images) == 1 {
+			beside[keyOf(e.Images[0])] = e.Response[exptypes.ExporterImageConfigDigestKey]
+		}
 	}
 	sizes := make([]*int64, len(res.Stages))
 	sem := make(chan struct{}, engineExportWorkers)
@@ -62,7 +69,16 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			size, err := engineImageSize(ctx, job, dc, img)
+			id, ok := beside[keyOf(img)]
+			if !ok {
+				resp, err := job.ExportStage(ctx, img, engineExport())
+				if err != nil {
+					warn("size of stage %q: %v", st.Name, build.Explain(err))
+					return
+				}
+				id = resp[exptypes.ExporterImageConfigDigestKey]
+			}
+			size, err := engineImageSize(ctx, dc, id)
 			if err != nil {
 				warn("size of stage %q: %v", st.Name, err)
 				return
@@ -91,14 +107,9 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 	}
 }
 
-// engineImageSize exports img into the engine's image store unnamed, reads
-// its size and removes it again (unless the image was there under a name).
-func engineImageSize(ctx context.Context, job *build.Job, dc *dockerclient.Client, img build.StageImage) (int64, error) {
-	resp, err := job.ExportStage(ctx, img, []client.ExportEntry{{Type: "moby", Attrs: map[string]string{}}})
-	if err != nil {
-		return 0, build.Explain(err)
-	}
-	id := resp[exptypes.ExporterImageConfigDigestKey]
+// engineImageSize reads the size of an image exported unnamed into the
+// engine's store, and removes it again (unless it was there under a name).
+func engineImageSize(ctx context.Context, dc *dockerclient.Client, id string) (int64, error) {
 	if id == "" {
 		return 0, fmt.Errorf("the engine's exporter named no image")
 	}
