@@ -132,7 +132,7 @@ func (s *Job) stagesResult(ctx context.Context, c gateway.Client, imgs []StageIm
 		ps.Platforms = append(ps.Platforms, exptypes.Platform{ID: id, Platform: p.platform})
 	}
 	if len(ps.Platforms) == 0 {
-		// Nothing to export: an empty image, which costs nothing.
+		// Nothing to export: the images were solved for their history.
 		return out, history, nil
 	}
 	dt, err := json.Marshal(ps)
@@ -159,8 +159,9 @@ const besideWorkers = 4
 // its build function: they solve their stage images while the main job is
 // still open. BuildKit shares identical vertices between open jobs, so these
 // solves reuse the main job's results, context transfer included, instead of
-// walking and sending the context again in new sessions. start returns once
-// every one of them has solved its images (or ended); their exports go on.
+// walking and sending the context again in new sessions. startBeside returns
+// once every one of them has solved its images (or ended); their exports go
+// on, and wait returns them when they end.
 type besideExports struct {
 	exports []*StageExport
 	wg      sync.WaitGroup

@@ -295,6 +295,8 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 		} else {
 			measureInEngine(ctx, cfg, g, job, b.Docker, res, outcome)
 		}
+	} else if !features.contentStore && b.Docker != nil {
+		discardEngineImages(ctx, b.Docker, engineImagesOf(outcome))
 	}
 	redactResult(redactor, res)
 	return res, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -33,13 +34,7 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		defer mu.Unlock()
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
-	// The images exported beside the build, by stage image.
-	beside := map[imageKey]string{}
-	for _, e := range out.StageExports {
-		if e.Err == nil && len(e.Images) == 1 {
-			beside[keyOf(e.Images[0])] = e.Response[exptypes.ExporterImageConfigDigestKey]
-		}
-	}
+	beside := engineImagesOf(out)
 	sizes := make([]*int64, len(res.Stages))
 	sem := make(chan struct{}, engineExportWorkers)
 	var wg sync.WaitGroup
@@ -69,7 +64,10 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			mu.Lock()
 			id, ok := beside[keyOf(img)]
+			delete(beside, keyOf(img))
+			mu.Unlock()
 			if !ok {
 				resp, err := job.ExportStage(ctx, img, engineExport())
 				if err != nil {
@@ -87,6 +85,7 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		}()
 	}
 	wg.Wait()
+	discardEngineImages(ctx, dc, beside)
 	byStage := map[string]int64{}
 	for i := range res.Stages {
 		st := &res.Stages[i]
@@ -123,4 +122,33 @@ func engineImageSize(ctx context.Context, dc *dockerclient.Client, id string) (i
 		}
 	}
 	return inspect.Size, nil
+}
+
+// discardEngineImages removes images exported beside the build into the
+// engine that were not measured (a stage row not built, or a run that
+// stopped first), so that none is left behind. Best effort: it runs also
+// after the run was cancelled, for a few seconds at most.
+func discardEngineImages(ctx context.Context, dc *dockerclient.Client, ids map[imageKey]string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if inspect, err := dc.ImageInspect(ctx, id); err == nil && len(inspect.RepoTags) == 0 {
+			_, _ = dc.ImageRemove(ctx, id, dockerclient.ImageRemoveOptions{})
+		}
+	}
+}
+
+// engineImagesOf are the images the exports beside the build put into the
+// engine's store, by stage image.
+func engineImagesOf(out *build.Outcome) map[imageKey]string {
+	ids := map[imageKey]string{}
+	for _, e := range out.StageExports {
+		if e.Err == nil && len(e.Images) == 1 {
+			ids[keyOf(e.Images[0])] = e.Response[exptypes.ExporterImageConfigDigestKey]
+		}
+	}
+	return ids
 }
