@@ -23,7 +23,6 @@ import (
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/progress"
 	"github.com/stagegate/stagegate/internal/result"
-	"github.com/stagegate/stagegate/internal/sizes"
 )
 
 // Config is one run's configuration, from flags or action inputs.
@@ -284,19 +283,8 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 	}
 	testResults(g, cfg, res, outcome)
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
-	var gone *build.GoneError
-	if !cfg.SkipSizes && ctx.Err() == nil && !errors.As(outcome.Err, &gone) {
-		if features.contentStore {
-			cache := sizes.OpenLayerCache(cfg.LayerCachePath)
-			measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, outcome)
-			if err := cache.Save(); err != nil {
-				res.Warnings = append(res.Warnings, err.Error())
-			}
-		} else {
-			measureInEngine(ctx, cfg, g, job, b.Docker, res, outcome)
-		}
-	} else if !features.contentStore && b.Docker != nil {
-		discardEngineImages(ctx, b.Docker, engineImagesOf(outcome))
+	if !cfg.SkipSizes {
+		measureSizes(ctx, cfg, g, b, features, job, res, outcome)
 	}
 	redactResult(redactor, res)
 	return res, nil

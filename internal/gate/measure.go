@@ -196,6 +196,25 @@ func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 	return sizes.Size{}, false
 }
 
+// measureSizes sizes the stages that were built, unless the run stopped or
+// its builder is gone: from BuildKit's content store (measure), or from the
+// Docker Engine's classic image store (measureInEngine).
+func measureSizes(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, features builderFeatures, job *build.Job, res *result.Result, out *build.Outcome) {
+	var gone *build.GoneError
+	switch stopped := ctx.Err() != nil || errors.As(out.Err, &gone); {
+	case features.contentStore && !stopped:
+		cache := sizes.OpenLayerCache(cfg.LayerCachePath)
+		measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, out)
+		if err := cache.Save(); err != nil {
+			res.Warnings = append(res.Warnings, err.Error())
+		}
+	case !features.contentStore && !stopped:
+		measureInEngine(ctx, cfg, g, job, b.Docker, res, out)
+	case !features.contentStore && b.Docker != nil:
+		discardEngineImages(ctx, b.Docker, engineImagesOf(out))
+	}
+}
+
 // measure sizes every stage that was built. The final target is measured
 // from the build's own export; the others from the images exported beside
 // the build (stageImages), or else by one more export after it. Exports are
