@@ -18,7 +18,7 @@ import (
 // actionImage makes the action's image the way the repository's Dockerfile
 // does (a static binary and CA certificates on an empty base), from a binary
 // built here: base images cannot be pulled on this machine.
-func actionImage(t *testing.T) string {
+func actionImage(t *testing.T, engine testenv.Engine) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "stagegate")
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=e2e", "-o", bin, ".")
@@ -27,12 +27,13 @@ func actionImage(t *testing.T) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	ref := "stagegate-test/action:" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-"))
-	testenv.ImportImage(t, ref, map[string]string{
+	engine.ImportImage(t, ref, map[string]string{
 		"/stagegate":                         bin,
 		"/etc/ssl/certs/ca-certificates.crt": "/etc/ssl/certs/ca-certificates.crt",
 	}, `ENTRYPOINT ["/stagegate"]`)
+	dc := engine.Client(t)
 	t.Cleanup(func() {
-		testenv.Docker(t).ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true})
+		dc.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true})
 	})
 	return ref
 }
@@ -41,10 +42,19 @@ func actionImage(t *testing.T) string {
 // container action: the workspace mounted as the working directory, the file
 // commands and the event under /github, the Docker socket mounted, INPUT_*
 // and GITHUB_* set, no BUILDKIT_HOST. It builds on the engine through the
-// socket and loads the final image into it.
+// socket and loads the final image into it. On the test engine (containerd
+// image store) and on one with the classic image store, as GitHub's hosted
+// runners have.
 func TestContainerAction(t *testing.T) {
-	dc := testenv.Docker(t)
-	image := actionImage(t)
+	t.Run("containerd-store", func(t *testing.T) { testContainerAction(t, testenv.SharedEngine(t)) })
+	t.Run("classic-store", func(t *testing.T) {
+		testContainerAction(t, testenv.StartClassicStoreEnvironment(t).Engine())
+	})
+}
+
+func testContainerAction(t *testing.T, engine testenv.Engine) {
+	dc := engine.Client(t)
+	image := actionImage(t, engine)
 	inspect, err := dc.ImageInspect(context.Background(), image)
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +69,9 @@ func TestContainerAction(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	out, err := exec.Command("docker", "-H", testenv.DockerHost(t), "run", "--rm", image, "--version").CombinedOutput()
+	out, err := exec.Command("docker", "-H", engine.Host, "run", "--rm", image, "--version").CombinedOutput()
 	if err == nil {
-		t.Logf("action image: layer %.1f MB (engine reports %.1f MB with the compressed blob); cold start `docker run --rm IMAGE --version`: %s (%s)",
+		t.Logf("action image: layer %.1f MB (the engine reports %.1f MB: with the containerd store, the compressed blob too); cold start `docker run --rm IMAGE --version`: %s (%s)",
 			float64(layer)/1e6, float64(inspect.Size)/1e6, time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(out)))
 	}
 	if layer == 0 || layer > 25e6 {
@@ -103,14 +113,14 @@ func TestContainerAction(t *testing.T) {
 		"INPUT_LOAD=true",
 		"INPUT_TAGS=" + tag,
 	}
-	id := testenv.RunContainer(t, "", &container.Config{Image: image, Env: env, WorkingDir: "/github/workspace"}, &container.HostConfig{
+	id := engine.RunContainer(t, "", &container.Config{Image: image, Env: env, WorkingDir: "/github/workspace"}, &container.HostConfig{
 		NetworkMode: "host", // the fake GitHub API listens on 127.0.0.1
 		Binds: []string{
 			ws + ":/github/workspace",
 			fileCommands + ":/github/file_commands",
 			workflow + ":/github/workflow",
 			temp + ":" + temp,
-			strings.TrimPrefix(testenv.DockerHost(t), "unix://") + ":/var/run/docker.sock",
+			strings.TrimPrefix(engine.Host, "unix://") + ":/var/run/docker.sock",
 		},
 	})
 	wait := dc.ContainerWait(context.Background(), id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
@@ -123,12 +133,12 @@ func TestContainerAction(t *testing.T) {
 	case <-time.After(5 * time.Minute):
 		t.Fatal("the action did not finish")
 	}
-	logs := testenv.ContainerLogs(t, id)
+	logs := engine.ContainerLogs(t, id)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, logs)
 	}
 	outputs := readOutputs(t, filepath.Join(fileCommands, "output"))
-	if outputs["result"] != "passed" || outputs["image-size"] == "" || !strings.HasPrefix(outputs["digest"], "sha256:") {
+	if outputs["result"] != "passed" || outputs["image-size"] == "" || !strings.HasPrefix(outputs["digest"], "sha256:") || !strings.HasPrefix(outputs["imageid"], "sha256:") {
 		t.Errorf("outputs %v", outputs)
 	}
 	summary, _ := os.ReadFile(filepath.Join(fileCommands, "summary"))

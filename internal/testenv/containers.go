@@ -17,10 +17,29 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Docker is an Engine API client for the test engine, closed after the test.
+// Engine is a Docker Engine of a test environment, by its address.
+type Engine struct{ Host string }
+
+// SharedEngine is the engine of the shared test environment.
+func SharedEngine(t testing.TB) Engine {
+	t.Helper()
+	return Engine{DockerHost(t)}
+}
+
+// Engine is the environment's Docker Engine.
+func (e *Environment) Engine() Engine { return Engine{e.Exports["DOCKER_HOST"]} }
+
+// Docker is an Engine API client for the shared test engine, closed after
+// the test.
 func Docker(t testing.TB) *client.Client {
 	t.Helper()
-	dc, err := client.New(client.WithHost(DockerHost(t)))
+	return SharedEngine(t).Client(t)
+}
+
+// Client is an Engine API client for the engine, closed after the test.
+func (e Engine) Client(t testing.TB) *client.Client {
+	t.Helper()
+	dc, err := client.New(client.WithHost(e.Host))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,11 +47,17 @@ func Docker(t testing.TB) *client.Client {
 	return dc
 }
 
-// ImportImage makes an image in the test engine from files (path in the
-// image -> path on this machine), with Dockerfile-style changes such as
+// ImportImage is Engine.ImportImage on the shared test engine.
+func ImportImage(t testing.TB, ref string, files map[string]string, changes ...string) {
+	t.Helper()
+	SharedEngine(t).ImportImage(t, ref, files, changes...)
+}
+
+// ImportImage makes an image in the engine from files (path in the image ->
+// path on this machine), with Dockerfile-style changes such as
 // `ENTRYPOINT ["x"]`. Binaries keep their mode; the shared libraries a
 // dynamically linked file needs (ldd) are added beside it.
-func ImportImage(t testing.TB, ref string, files map[string]string, changes ...string) {
+func (e Engine) ImportImage(t testing.TB, ref string, files map[string]string, changes ...string) {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -75,7 +100,7 @@ func ImportImage(t testing.TB, ref string, files map[string]string, changes ...s
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	dc := Docker(t)
+	dc := e.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	resp, err := dc.ImageImport(ctx, client.ImageImportSource{Source: &buf, SourceName: "-"}, ref, client.ImageImportOptions{Changes: changes})
@@ -103,10 +128,16 @@ func sharedLibraries(path string) []string {
 	return libs
 }
 
-// RunContainer creates and starts a container, removed when the test ends.
+// RunContainer is Engine.RunContainer on the shared test engine.
 func RunContainer(t testing.TB, name string, cfg *container.Config, host *container.HostConfig) string {
 	t.Helper()
-	dc := Docker(t)
+	return SharedEngine(t).RunContainer(t, name, cfg, host)
+}
+
+// RunContainer creates and starts a container, removed when the test ends.
+func (e Engine) RunContainer(t testing.TB, name string, cfg *container.Config, host *container.HostConfig) string {
+	t.Helper()
+	dc := e.Client(t)
 	ctx := context.Background()
 	created, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil {
@@ -121,10 +152,16 @@ func RunContainer(t testing.TB, name string, cfg *container.Config, host *contai
 	return created.ID
 }
 
-// ContainerLogs returns a container's output so far.
+// ContainerLogs is Engine.ContainerLogs on the shared test engine.
 func ContainerLogs(t testing.TB, id string) string {
 	t.Helper()
-	logs, err := Docker(t).ContainerLogs(context.Background(), id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	return SharedEngine(t).ContainerLogs(t, id)
+}
+
+// ContainerLogs returns a container's output so far.
+func (e Engine) ContainerLogs(t testing.TB, id string) string {
+	t.Helper()
+	logs, err := e.Client(t).ContainerLogs(context.Background(), id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return fmt.Sprintf("(logs: %v)", err)
 	}
