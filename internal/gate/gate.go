@@ -362,12 +362,14 @@ func stageRow(row result.Stage, s *progress.StageStats, built bool) result.Stage
 		if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
 			row.Status = result.StatusCached
 		}
+	case built:
+		// A target that was solved had every stage it reaches built, even
+		// when the status stream did not say so of each step; and a stage
+		// with no step of its own (FROM another stage, then only metadata
+		// instructions) is built when its target is.
+		row.Status = result.StatusPassed
 	case s != nil:
 		row.Status = result.StatusCancelled
-	case built:
-		// A stage with no step of its own (FROM another stage, then only
-		// metadata instructions) is built when its target is.
-		row.Status = result.StatusPassed
 	default:
 		row.Status = result.StatusSkipped
 	}

@@ -2,11 +2,13 @@ package gate_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,6 +229,45 @@ func TestNoBuilderNamesEveryAddressTried(t *testing.T) {
 	for _, want := range []string{addr, "--buildkit-host", "BUILDKIT_HOST"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// TestConcurrentBuildsKeepTheirOwnContext runs builds of two different
+// contexts with the same Dockerfile at the same time on one builder: each
+// must see its own files, never the other's. BuildKit shares identical
+// vertices between all the jobs it runs, whichever client sent them, and the
+// build context has no session ID (so that a job's sizes export shares it):
+// the unique ID LLB gives each marshalled local source keeps jobs apart.
+func TestConcurrentBuildsKeepTheirOwnContext(t *testing.T) {
+	const dockerfile = `FROM busybox AS test
+ARG EXPECT
+COPY token /token
+RUN sleep 1; echo "token: $(cat /token)"; test "$(cat /token)" = "$EXPECT"
+
+FROM test AS final
+`
+	for round := range 3 {
+		tokens := []string{fmt.Sprintf("%s-%d-first", testenv.Token(t), round), fmt.Sprintf("%s-%d-second", testenv.Token(t), round)}
+		results := make([]*result.Result, len(tokens))
+		errs := make([]error, len(tokens))
+		var wg sync.WaitGroup
+		for i, token := range tokens {
+			ctx := testenv.Context(t, map[string]string{"Dockerfile": dockerfile, "token": token})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = gate.Run(context.Background(), &gate.Config{
+					ContextDir: ctx, Connect: build.ConnectOptions{Host: testenv.BuildKitHost(t)}, Out: io.Discard,
+					BuildArgs: map[string]string{"EXPECT": token}, SkipSizes: true,
+				})
+			}()
+		}
+		wg.Wait()
+		for i, res := range results {
+			if errs[i] != nil || res.Result != result.Passed {
+				t.Fatalf("round %d, build %d saw another context: %v %+v", round, i, errs[i], res.Failure)
+			}
 		}
 	}
 }
