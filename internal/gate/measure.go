@@ -92,7 +92,7 @@ func engineExport() []client.ExportEntry {
 // final, when not nil, is exported by the build itself; it is added to the
 // images, not to be exported, so that its history is read.
 func planExports(g *dockerfile.Graph, imgs []build.StageImage, final *build.StageImage) []build.StageImage {
-	all := imgs
+	all := slices.Clip(imgs)
 	if final != nil {
 		all = append(all, *final)
 	}
@@ -217,7 +217,7 @@ func measureSizes(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *buil
 
 // measure sizes every stage that was built. The final target is measured
 // from the build's own export; the others from the images exported beside
-// the build (stageImages), or else by one more export after it. Exports are
+// the build (stageExports), or else by one more export after it. Exports are
 // unnamed image indexes, which stay in BuildKit's content store and in no
 // image store. A stage that another exported image was built on is not
 // exported itself (planExports). Layer sizes already measured by an earlier
