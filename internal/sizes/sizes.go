@@ -92,9 +92,6 @@ type Layer struct {
 // says of them.
 type Image struct {
 	Layers []Layer
-	// HistoryLayers is how many entries of the config's history made a
-	// layer (are not empty layers).
-	HistoryLayers int
 	// ExporterHistory is set when the exporter wrote history entries of its
 	// own: the build's history did not account for every layer.
 	ExporterHistory bool
@@ -182,9 +179,6 @@ func (m *Meter) measure(ctx context.Context, manifests []ocispecs.Descriptor, wo
 			return nil, err
 		}
 		for _, h := range config.History {
-			if !h.EmptyLayer {
-				imgs[i].HistoryLayers++
-			}
 			if h.Comment == exporterHistoryComment {
 				imgs[i].ExporterHistory = true
 			}
