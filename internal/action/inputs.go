@@ -83,6 +83,7 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 		return nil, &InputError{"fail-on", a.GetInput("fail-on"), "failure, warnings or never", nil}
 	}
 	var err error
+	var measureSizes bool
 	bools := []struct {
 		name string
 		dst  *bool
@@ -91,12 +92,14 @@ func ReadInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 		{"no-cache", &in.Gate.NoCache, false},
 		{"annotations", &in.Annotations, true},
 		{"summary", &in.Summary, true},
+		{"sizes", &measureSizes, true},
 	}
 	for _, b := range bools {
 		if *b.dst, err = parseBool(b.name, a.GetInput(b.name), b.def); err != nil {
 			return nil, err
 		}
 	}
+	in.Gate.SkipSizes = !measureSizes
 	g := &in.Gate
 	g.ContextDir = a.GetInput("context")
 	if g.ContextDir == "" {

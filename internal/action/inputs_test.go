@@ -34,6 +34,7 @@ func TestReadInputsAsUsersWriteThem(t *testing.T) {
 		"tags":         "ghcr.io/o/app:1.2\nghcr.io/o/app:latest",
 		"test-timeout": "90s",
 		"fail-fast":    "false",
+		"sizes":        "FALSE",
 	}, nil), "")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestReadInputsAsUsersWriteThem(t *testing.T) {
 	if g.BuildArgs["VERSION"] != "1.2" || g.BuildArgs["FLAGS"] != "-a,-b=c" {
 		t.Errorf("build args %v", g.BuildArgs)
 	}
-	if !g.NoCache || in.Annotations || !in.Summary || !g.NoFailFast || g.TestTimeout.Seconds() != 90 {
+	if !g.NoCache || in.Annotations || !in.Summary || !g.NoFailFast || g.TestTimeout.Seconds() != 90 || !g.SkipSizes {
 		t.Errorf("booleans/durations wrong: %+v", in)
 	}
 	if len(g.Platforms) != 2 || len(g.Tags) != 2 || in.CheckName != "stagegate" || in.FailOn != FailOnFailure {
@@ -57,6 +58,7 @@ func TestBadInputsNameTheInput(t *testing.T) {
 	cases := []struct{ input, value, want string }{
 		{"no-cache", "yes", "true or false"},
 		{"summary", "1", "true or false"},
+		{"sizes", "off", "true or false"},
 		{"fail-on", "sometimes", "failure, warnings or never"},
 		{"build-args", "VERSION", "KEY=VALUE"},
 		{"labels", "=x", "KEY=VALUE"},
@@ -129,5 +131,15 @@ func TestActionYAMLDeclaresEveryInput(t *testing.T) {
 		if _, ok := spec.Outputs[out]; !ok {
 			t.Errorf("output %q is not declared", out)
 		}
+	}
+}
+
+func TestSizesAreMeasuredByDefault(t *testing.T) {
+	in, err := ReadInputs(newAction(map[string]string{}, nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Gate.SkipSizes {
+		t.Error("sizes are skipped without the sizes input")
 	}
 }
