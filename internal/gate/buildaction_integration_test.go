@@ -382,8 +382,8 @@ COPY --from=build /out.txt /out.txt
 		t.Errorf("build reported for %v, want both platforms", got)
 	}
 	for _, st := range res.Stages {
-		if st.Name == "final" && (st.Size == nil || *st.Size == 0) {
-			t.Errorf("final %s has no size", st.Platform)
+		if st.Size == nil || *st.Size == 0 || st.CompressedSize == nil {
+			t.Errorf("%s %s has no size (warnings %v)", st.Name, st.Platform, res.Warnings)
 		}
 	}
 	var table bytes.Buffer

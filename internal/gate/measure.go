@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
@@ -25,38 +26,17 @@ type imageKey struct{ target, platform string }
 func keyOf(img build.StageImage) imageKey { return imageKey{img.Target, img.Platform} }
 
 // stageExports says which stage images are measured beside the build, once
-// its targets are solved: every stage those targets reached. The final
-// target is measured from the build's own export when it has one.
-// Multi-platform builds are measured after the build (measure).
+// its targets are solved: every stage those targets reached, for each
+// platform it was built for. The final target is measured from the build's
+// own export when it has one.
 //
 // With a content store, they go in one image index, exporting only what
 // planExports says. The Docker Engine's classic store takes one image per
 // export, each into the engine's store (measureInEngine removes them again).
 func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, features builderFeatures) func(solved []string, exported bool) []build.StageExportRequest {
 	return func(solved []string, exported bool) []build.StageExportRequest {
-		if len(cfg.Platforms) > 1 {
-			return nil
-		}
-		var targets []*dockerfile.Stage
-		for _, name := range solved {
-			targets = append(targets, stageOf(g, name))
-		}
-		var imgs []build.StageImage
-		var final *build.StageImage
-		for _, st := range g.Reach(targets...) {
-			row := Describe(g, plan, st)
-			target, err := frontendTarget(g, st)
-			if err != nil {
-				continue
-			}
-			img := build.StageImage{Target: target, Platform: stagePlatform(cfg, &row)}
-			if exported && row.HasRole(result.RoleTarget) {
-				final = &img
-				continue
-			}
-			imgs = append(imgs, img)
-		}
-		if len(imgs) == 0 && final == nil {
+		imgs, finals := solvedImages(cfg, g, plan, solved, exported)
+		if len(imgs) == 0 && len(finals) == 0 {
 			return nil
 		}
 		if !features.contentStore {
@@ -67,12 +47,62 @@ func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, featu
 			}
 			return reqs
 		}
-		req := build.StageExportRequest{Images: planExports(g, imgs, final)}
+		req := build.StageExportRequest{Images: planExports(g, imgs, finals)}
 		if slices.ContainsFunc(req.Images, func(img build.StageImage) bool { return img.Export }) {
 			req.Exports = indexExport()
 		}
 		return []build.StageExportRequest{req}
 	}
+}
+
+// solvedImages are the images of the stages the solved targets reached, by
+// the platforms they were built for (as stagePlatform names them for the
+// result rows): finals are the final target's when the build exported it,
+// imgs the others.
+func solvedImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, solved []string, exported bool) (imgs, finals []build.StageImage) {
+	seen := map[imageKey]bool{}
+	add := func(st *dockerfile.Stage, platform string) {
+		target, err := frontendTarget(g, st)
+		if err != nil {
+			return
+		}
+		img := build.StageImage{Target: target, Platform: platform}
+		if seen[keyOf(img)] {
+			return
+		}
+		seen[keyOf(img)] = true
+		if exported && st == plan.Target {
+			finals = append(finals, img)
+			return
+		}
+		imgs = append(imgs, img)
+	}
+	for _, name := range solved {
+		t := stageOf(g, name)
+		if len(cfg.Platforms) <= 1 {
+			for _, st := range g.Reach(t) {
+				row := Describe(g, plan, st)
+				add(st, stagePlatform(cfg, &row))
+			}
+			continue
+		}
+		// Several platforms: rows are per platform; a test stage is built
+		// for the test platforms, the builder's own (as the progress names
+		// it) unless chosen.
+		ps := cfg.Platforms
+		if t != plan.Target {
+			ps = cfg.TestPlatforms
+			if len(ps) == 0 {
+				ps = []string{platforms.DefaultString()}
+			}
+		}
+		for _, st := range g.Reach(t) {
+			for _, p := range ps {
+				add(st, p)
+			}
+		}
+	}
+	return imgs, finals
 }
 
 // indexExport exports stage images into BuildKit's content store, unnamed.
@@ -87,15 +117,12 @@ func engineExport() []client.ExportEntry {
 }
 
 // planExports marks which images to export. An image of a stage that another
-// image (final included) was built on, FROM after FROM, for the same
+// image (the finals included) was built on, FROM after FROM, for the same
 // platform, is not exported: its layers are the first layers of that image.
-// final, when not nil, is exported by the build itself; it is added to the
-// images, not to be exported, so that its history is read.
-func planExports(g *dockerfile.Graph, imgs []build.StageImage, final *build.StageImage) []build.StageImage {
-	all := slices.Clip(imgs)
-	if final != nil {
-		all = append(all, *final)
-	}
+// finals are exported by the build itself; they are added to the images, not
+// to be exported, so that their history is read.
+func planExports(g *dockerfile.Graph, imgs, finals []build.StageImage) []build.StageImage {
+	all := append(slices.Clip(imgs), finals...)
 	out := make([]build.StageImage, len(all))
 	for i, img := range all {
 		img.Export = i < len(imgs)

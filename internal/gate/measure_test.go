@@ -36,22 +36,19 @@ func TestPlanExports(t *testing.T) {
 	tests := []struct {
 		name     string
 		imgs     []build.StageImage
-		final    *build.StageImage
+		finals   []build.StageImage
 		exported []string
 	}{
 		{"a chain: only its end", []build.StageImage{img("base", ""), img("build", ""), img("test", "")}, nil, []string{"test"}},
 		{"the final target exported by the build covers what it is built on, not what it copies from",
-			[]build.StageImage{img("base", ""), img("build", ""), img("tools", "")}, ptr(img("final", "")), []string{"tools"}},
+			[]build.StageImage{img("base", ""), img("build", ""), img("tools", "")}, []build.StageImage{img("final", "")}, []string{"tools"}},
 		{"a stage of its own is exported", []build.StageImage{img("base", ""), img("tools", "")}, nil, []string{"base", "tools"}},
 		{"another platform does not cover", []build.StageImage{img("base", "linux/arm64"), img("test", "linux/amd64")}, nil, []string{"base", "test"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := planExports(g, tt.imgs, tt.final)
-			want := len(tt.imgs)
-			if tt.final != nil {
-				want++
-			}
+			got := planExports(g, tt.imgs, tt.finals)
+			want := len(tt.imgs) + len(tt.finals)
 			if len(got) != want {
 				t.Fatalf("%d images, want %d", len(got), want)
 			}
