@@ -76,9 +76,16 @@ func (s *Job) ExportStage(ctx context.Context, img StageImage, exports []client.
 // built for linux/amd64 are two linux/amd64 manifests, told apart by their
 // position only. The index is for measuring, never for a registry.
 func (s *Job) ExportStages(ctx context.Context, imgs []StageImage, exports []client.ExportEntry) *StageExport {
-	e := &StageExport{Images: imgs}
-	resp, err := s.b.Client.Build(ctx, s.solveOpt(exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		res, history, err := s.stagesResult(ctx, c, imgs)
+	return s.exportStages(ctx, StageExportRequest{Images: imgs, Exports: exports}, func() {})
+}
+
+// exportStages is ExportStages of r; solved is called once the images were
+// solved (or the build ended first).
+func (s *Job) exportStages(ctx context.Context, r StageExportRequest, solved func()) *StageExport {
+	e := &StageExport{Images: r.Images}
+	resp, err := s.b.Client.Build(ctx, s.solveOpt(r.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		defer solved()
+		res, history, err := s.stagesResult(ctx, c, r.Images)
 		e.HistoryLayers = history
 		return res, err
 	}, nil)
@@ -172,8 +179,6 @@ func (s *Job) startBeside(ctx context.Context, reqs []StageExportRequest) *besid
 	var solved sync.WaitGroup
 	sem := make(chan struct{}, besideWorkers)
 	for i, r := range reqs {
-		e := &StageExport{Images: r.Images}
-		b.exports[i] = e
 		solved.Add(1)
 		b.wg.Add(1)
 		go func() {
@@ -187,17 +192,7 @@ func (s *Job) startBeside(ctx context.Context, reqs []StageExportRequest) *besid
 			}
 			sem <- struct{}{}
 			defer markSolved()
-			resp, err := s.b.Client.Build(ctx, s.solveOpt(r.Exports), "stagegate", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-				defer markSolved()
-				res, history, err := s.stagesResult(ctx, c, r.Images)
-				e.HistoryLayers = history
-				return res, err
-			}, nil)
-			if err != nil {
-				e.Err = fmt.Errorf("export stages: %w", err)
-				return
-			}
-			e.Response = resp.ExporterResponse
+			b.exports[i] = s.exportStages(ctx, r, markSolved)
 		}()
 	}
 	solved.Wait()
