@@ -256,19 +256,10 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 	}
 
 	// What can be measured: each stage's image, by row.
-	keys := make([]*imageKey, len(res.Stages))
-	for i := range res.Stages {
+	keys := builtStageKeys(cfg, g, res)
+	for i, key := range keys {
 		st := &res.Stages[i]
-		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
-			continue
-		}
-		target, err := frontendTarget(g, g.Stages[st.Index])
-		if err != nil {
-			warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
-			continue
-		}
-		keys[i] = &imageKey{target, stagePlatform(cfg, st)}
-		if st.HasRole(result.RoleTarget) && out.Response != nil {
+		if key != nil && st.HasRole(result.RoleTarget) && out.Response != nil {
 			desc, err := sizes.Descriptor(out.Response)
 			var im sizes.Image
 			if err == nil {
@@ -279,7 +270,7 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 				keys[i] = nil
 				continue
 			}
-			z.measured[*keys[i]] = im
+			z.measured[*key] = im
 		}
 	}
 
@@ -310,22 +301,17 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 	}
 
 	var unknown []string
-	byStage := map[[2]string]sizes.Size{}
+	uncompressed, compressed := make([]*int64, len(keys)), make([]*int64, len(keys))
 	for i, key := range keys {
 		if key == nil {
 			continue
 		}
-		st := &res.Stages[i]
 		s, ok := z.size(*key)
 		if !ok {
-			unknown = append(unknown, fmt.Sprintf("%q", st.Name))
+			unknown = append(unknown, fmt.Sprintf("%q", res.Stages[i].Name))
 			continue
 		}
-		byStage[[2]string{st.Name, st.Platform}] = s
-		st.Size, st.CompressedSize = ptr(s.Uncompressed), ptr(s.Compressed)
-		if st.HasRole(result.RoleTarget) && res.Image != nil {
-			res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
-		}
+		uncompressed[i], compressed[i] = ptr(s.Uncompressed), ptr(s.Compressed)
 	}
 	if len(unknown) > 0 {
 		why := errors.Join(besideErr, laterErr)
@@ -334,10 +320,48 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 		}
 		warn("sizes of %s are unknown: %v", strings.Join(unknown, ", "), build.Explain(why))
 	}
+	setSizes(res, uncompressed, compressed)
+}
+
+// builtStageKeys names, by result row, the image of every stage that was
+// built; nil for the others. A stage BuildKit cannot build on its own gets a
+// warning instead.
+func builtStageKeys(cfg *Config, g *dockerfile.Graph, res *result.Result) []*imageKey {
+	keys := make([]*imageKey, len(res.Stages))
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
+			continue
+		}
+		target, err := frontendTarget(g, g.Stages[st.Index])
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name))
+			continue
+		}
+		keys[i] = &imageKey{target, stagePlatform(cfg, st)}
+	}
+	return keys
+}
+
+// setSizes puts the sizes measured, by result row (nil: unknown), into the
+// rows and the final image, with each stage's difference from its base stage.
+func setSizes(res *result.Result, uncompressed, compressed []*int64) {
+	byStage := map[[2]string]int64{}
+	for i := range res.Stages {
+		st := &res.Stages[i]
+		if uncompressed[i] == nil {
+			continue
+		}
+		st.Size, st.CompressedSize = uncompressed[i], compressed[i]
+		byStage[[2]string{st.Name, st.Platform}] = *st.Size
+		if st.HasRole(result.RoleTarget) && res.Image != nil {
+			res.Image.Size, res.Image.CompressedSize = st.Size, st.CompressedSize
+		}
+	}
 	for i := range res.Stages {
 		st := &res.Stages[i]
 		if base, ok := byStage[[2]string{st.BaseStage, st.Platform}]; ok && st.Size != nil {
-			st.BaseDelta = ptr(*st.Size - base.Uncompressed)
+			st.BaseDelta = ptr(*st.Size - base)
 		}
 	}
 }

@@ -35,14 +35,15 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
 	beside := engineImagesOf(out)
+	keys := builtStageKeys(cfg, g, res)
 	sizes := make([]*int64, len(res.Stages))
 	sem := make(chan struct{}, engineExportWorkers)
 	var wg sync.WaitGroup
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		if st.Status != result.StatusPassed && st.Status != result.StatusCached {
+	for i, key := range keys {
+		if key == nil {
 			continue
 		}
+		st := &res.Stages[i]
 		if id := out.Response[exptypes.ExporterImageConfigDigestKey]; st.HasRole(result.RoleTarget) && id != "" {
 			// Exported by the build under its tags: measured, and kept.
 			inspect, err := dc.ImageInspect(ctx, id)
@@ -53,23 +54,17 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 			sizes[i] = ptr(inspect.Size)
 			continue
 		}
-		target, err := frontendTarget(g, g.Stages[st.Index])
-		if err != nil {
-			warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", st.Name)
-			continue
-		}
-		img := build.StageImage{Target: target, Platform: stagePlatform(cfg, st)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			mu.Lock()
-			id, ok := beside[keyOf(img)]
-			delete(beside, keyOf(img))
+			id, ok := beside[*key]
+			delete(beside, *key)
 			mu.Unlock()
 			if !ok {
-				resp, err := job.ExportStage(ctx, img, engineExport())
+				resp, err := job.ExportStage(ctx, build.StageImage{Target: key.target, Platform: key.platform}, engineExport())
 				if err != nil {
 					warn("size of stage %q: %v", st.Name, build.Explain(err))
 					return
@@ -86,24 +81,8 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 	}
 	wg.Wait()
 	discardEngineImages(ctx, dc, beside)
-	byStage := map[string]int64{}
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		if sizes[i] == nil {
-			continue
-		}
-		st.Size = sizes[i]
-		byStage[st.Name] = *st.Size
-		if st.HasRole(result.RoleTarget) && res.Image != nil {
-			res.Image.Size = st.Size
-		}
-	}
-	for i := range res.Stages {
-		st := &res.Stages[i]
-		if base, ok := byStage[st.BaseStage]; ok && st.Size != nil {
-			st.BaseDelta = ptr(*st.Size - base)
-		}
-	}
+	// The classic store keeps no compressed layers.
+	setSizes(res, sizes, make([]*int64, len(sizes)))
 }
 
 // engineImageSize reads the size of an image exported unnamed into the
