@@ -127,7 +127,7 @@ func (m *Meter) ImageFor(ctx context.Context, desc ocispecs.Descriptor, platform
 			return Image{}, err
 		}
 		for _, d := range idx.Manifests {
-			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			if isAttestation(d) {
 				continue
 			}
 			if platform != "" && (d.Platform == nil || platforms.FormatAll(*d.Platform) != platform) {
@@ -156,11 +156,17 @@ func (m *Meter) Images(ctx context.Context, desc ocispecs.Descriptor, workers in
 	}
 	var manifests []ocispecs.Descriptor
 	for _, d := range idx.Manifests {
-		if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+		if !isAttestation(d) {
 			manifests = append(manifests, d)
 		}
 	}
 	return m.measure(ctx, manifests, workers)
+}
+
+// isAttestation reports whether an index entry is BuildKit's attestation
+// manifest for an image rather than an image.
+func isAttestation(d ocispecs.Descriptor) bool {
+	return d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
 }
 
 // measure reads image manifests and their configs, and sizes their layers:
