@@ -59,7 +59,7 @@ func TestScenariosOnEveryBuilder(t *testing.T) {
 			images := 0
 			if conn.Getenv != nil {
 				docker := conn.Getenv("DOCKER_HOST")
-				dc = dockerClientAt(t, docker)
+				dc = testenv.Engine{Host: docker}.Client(t)
 				images = imageCount(t, dc)
 			}
 			res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), NoCache: true, Connect: conn})
@@ -144,16 +144,6 @@ COPY --from=build /a /a
 	}
 }
 
-func dockerClientAt(t *testing.T, host string) *client.Client {
-	t.Helper()
-	dc, err := client.New(client.WithHost(host))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	return dc
-}
-
 func imageCount(t *testing.T, dc *client.Client) int {
 	t.Helper()
 	list, err := dc.ImageList(context.Background(), client.ImageListOptions{All: true})
@@ -178,7 +168,7 @@ func TestLoadIntoTheEngine(t *testing.T) {
 
 func testLoad(t *testing.T, b builder) {
 	conn := b.connect(t)
-	dc := dockerClientAt(t, conn.Getenv("DOCKER_HOST"))
+	dc := testenv.Engine{Host: conn.Getenv("DOCKER_HOST")}.Client(t)
 	before := imageCount(t, dc)
 	tag := "stagegate-test/" + strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-")) + ":loaded"
 	res := run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Load: true, Tags: []string{tag}, Connect: conn})
