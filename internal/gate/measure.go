@@ -1,9 +1,11 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,7 +33,10 @@ func keyOf(img build.StageImage) imageKey { return imageKey{img.Target, img.Plat
 // own export when it has one.
 //
 // With a content store, they go in one image index, exporting only what
-// planExports says. The Docker Engine's classic store takes one image per
+// planExports says, and leaving out the images that share a stage with the
+// final image (sharesStageWith): they are exported after the build, so that
+// the final image's layers are compressed by its own export first (see
+// indexExport). The Docker Engine's classic store takes one image per
 // export, each into the engine's store (measureInEngine removes them again).
 func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, features builderFeatures) func(solved []string, exported bool) []build.StageExportRequest {
 	return func(solved []string, exported bool) []build.StageExportRequest {
@@ -47,11 +52,33 @@ func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, featu
 			}
 			return reqs
 		}
-		req := build.StageExportRequest{Images: planExports(g, imgs, finals)}
+		req := build.StageExportRequest{}
+		for _, img := range planExports(g, imgs, finals) {
+			if !img.Export || !slices.ContainsFunc(finals, func(f build.StageImage) bool { return sharesStageWith(g, img, f) }) {
+				req.Images = append(req.Images, img)
+			}
+		}
 		if slices.ContainsFunc(req.Images, func(img build.StageImage) bool { return img.Export }) {
 			req.Exports = indexExport()
 		}
 		return []build.StageExportRequest{req}
+	}
+}
+
+// sharesStageWith reports whether two images of one platform have a stage in
+// common on their FROM chains: their layers then start alike.
+func sharesStageWith(g *dockerfile.Graph, a, b build.StageImage) bool {
+	if a.Platform != b.Platform {
+		return false
+	}
+	sb := stageOf(g, b.Target)
+	for st := stageOf(g, a.Target); ; st = g.Stages[st.BaseStage] {
+		if st == sb || builtOn(g, sb, st) {
+			return true
+		}
+		if st.BaseStage < 0 {
+			return false
+		}
 	}
 }
 
@@ -105,9 +132,21 @@ func solvedImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, solve
 	return imgs, finals
 }
 
-// indexExport exports stage images into BuildKit's content store, unnamed.
+// indexExport exports stage images into BuildKit's content store, unnamed,
+// with gzip at its fastest level: compressing every stage's layers at the
+// default level was the largest cost of sizing a cold build (see
+// docs/benchmarks.md), and the tar sizes come from the gzip trailers either
+// way. BuildKit keeps the first blob it makes of a layer and reuses it in
+// later exports, so the quick blobs must not come first for the final
+// image's layers (stageExports), and must stay valid gzip for the layers a
+// cache export or another tool reuses; plain tar layers would be reused as
+// they are and pushed uncompressed. Such a stage's compressed size is not
+// what a push would hold, and is not reported (sizer.size).
 func indexExport() []client.ExportEntry {
-	return []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
+	return []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
+		"compression":       "gzip",
+		"compression-level": "1",
+	}}}
 }
 
 // engineExport exports a stage image into the Docker Engine's image store,
@@ -155,6 +194,10 @@ type sizer struct {
 	meter    *sizes.Meter
 	measured map[imageKey]sizes.Image
 	history  map[imageKey]int
+	// final marks the images measured from the build's own export, whose
+	// compressed sizes are those of the image as pushed; the others were
+	// compressed quickly to be measured (indexExport).
+	final map[imageKey]bool
 }
 
 // addExport reads what a stage export exported.
@@ -199,14 +242,19 @@ func (z *sizer) addExport(ctx context.Context, e *build.StageExport) error {
 // its history.
 func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 	if im, ok := z.measured[key]; ok {
-		return im.Size(), true
+		return z.compressedIfFinal(key, im.Size()), true
 	}
 	h, ok := z.history[key]
 	if !ok || h < 0 {
 		return sizes.Size{}, false
 	}
+	// The final image first: its layers tell the compressed size too.
+	keys := slices.SortedFunc(maps.Keys(z.measured), func(a, b imageKey) int {
+		return cmp.Or(-cmp.Compare(b2i(z.final[a]), b2i(z.final[b])), cmp.Compare(a.target, b.target), cmp.Compare(a.platform, b.platform))
+	})
 	base := stageOf(z.g, key.target)
-	for k, im := range z.measured {
+	for _, k := range keys {
+		im := z.measured[k]
 		if k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, stageOf(z.g, k.target), base) {
 			continue
 		}
@@ -218,9 +266,25 @@ func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 		if n < 0 || n > len(im.Layers) {
 			continue
 		}
-		return im.Prefix(n), true
+		return z.compressedIfFinal(k, im.Prefix(n)), true
 	}
 	return sizes.Size{}, false
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// compressedIfFinal keeps the compressed size s of a measured image's layers
+// only if that image is the build's own export.
+func (z *sizer) compressedIfFinal(measured imageKey, s sizes.Size) sizes.Size {
+	if !z.final[measured] {
+		s.Compressed, s.CompressedKnown = 0, false
+	}
+	return s
 }
 
 // measureSizes sizes the stages that were built, unless the run stopped or
@@ -250,7 +314,7 @@ func measureSizes(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *buil
 // exported itself (planExports). Layer sizes already measured by an earlier
 // run come from the layer cache.
 func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, meter *sizes.Meter, res *result.Result, out *build.Outcome) {
-	z := &sizer{g: g, meter: meter, measured: map[imageKey]sizes.Image{}, history: map[imageKey]int{}}
+	z := &sizer{g: g, meter: meter, measured: map[imageKey]sizes.Image{}, history: map[imageKey]int{}, final: map[imageKey]bool{}}
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
@@ -271,6 +335,7 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 				continue
 			}
 			z.measured[*key] = im
+			z.final[*key] = true
 		}
 	}
 
@@ -314,7 +379,10 @@ func measure(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.J
 			unknown = append(unknown, fmt.Sprintf("%q", res.Stages[i].Name))
 			continue
 		}
-		uncompressed[i], compressed[i], layers[i] = ptr(s.Uncompressed), ptr(s.Compressed), ptr(s.Layers)
+		uncompressed[i], layers[i] = ptr(s.Uncompressed), ptr(s.Layers)
+		if s.CompressedKnown {
+			compressed[i] = ptr(s.Compressed)
+		}
 	}
 	if len(unknown) > 0 {
 		why := errors.Join(besideErr, laterErr)

@@ -71,30 +71,37 @@ func TestSizerDerivesStagesFromAnImageBuiltOnThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	layers := []sizes.Layer{{Compressed: 1, Uncompressed: 10}, {Compressed: 2, Uncompressed: 20}, {Compressed: 4, Uncompressed: 40}, {Compressed: 8, Uncompressed: 80}}
-	newSizer := func(test sizes.Image) *sizer {
+	newSizer := func(test sizes.Image, final bool) *sizer {
 		return &sizer{g: g,
 			measured: map[imageKey]sizes.Image{{"test", ""}: test},
 			// busybox has one layer with history; each RUN one more.
 			history: map[imageKey]int{{"base", ""}: 2, {"build", ""}: 3, {"test", ""}: 4, {"tools", ""}: 2},
+			final:   map[imageKey]bool{{"test", ""}: final},
 		}
 	}
+	tarTop := append(slices.Clone(layers[:3]), sizes.Layer{Compressed: 80, Uncompressed: 80, Tar: true})
 	tests := []struct {
-		name string
-		test sizes.Image
-		key  imageKey
-		want *sizes.Size
+		name  string
+		test  sizes.Image
+		final bool // test's image is the build's own export
+		key   imageKey
+		want  *sizes.Size
 	}{
-		{"measured", sizes.Image{Layers: layers}, imageKey{"test", ""}, &sizes.Size{Layers: 4, Compressed: 15, Uncompressed: 150}},
-		{"one stage down", sizes.Image{Layers: layers}, imageKey{"build", ""}, &sizes.Size{Layers: 3, Compressed: 7, Uncompressed: 70}},
-		{"two stages down", sizes.Image{Layers: layers}, imageKey{"base", ""}, &sizes.Size{Layers: 2, Compressed: 3, Uncompressed: 30}},
-		{"not built on it", sizes.Image{Layers: layers}, imageKey{"tools", ""}, nil},
-		{"the exporter wrote history of its own", sizes.Image{Layers: layers, ExporterHistory: true}, imageKey{"build", ""}, nil},
-		{"fewer layers than the histories tell", sizes.Image{Layers: layers[:1]}, imageKey{"base", ""}, nil},
-		{"another platform", sizes.Image{Layers: layers}, imageKey{"build", "linux/arm64"}, nil},
+		{"measured", sizes.Image{Layers: layers}, true, imageKey{"test", ""}, &sizes.Size{Layers: 4, Compressed: 15, CompressedKnown: true, Uncompressed: 150}},
+		{"one stage down", sizes.Image{Layers: layers}, true, imageKey{"build", ""}, &sizes.Size{Layers: 3, Compressed: 7, CompressedKnown: true, Uncompressed: 70}},
+		{"two stages down", sizes.Image{Layers: layers}, true, imageKey{"base", ""}, &sizes.Size{Layers: 2, Compressed: 3, CompressedKnown: true, Uncompressed: 30}},
+		{"measured by a stage export", sizes.Image{Layers: layers}, false, imageKey{"test", ""}, &sizes.Size{Layers: 4, Uncompressed: 150}},
+		{"one stage down a stage export", sizes.Image{Layers: layers}, false, imageKey{"build", ""}, &sizes.Size{Layers: 3, Uncompressed: 70}},
+		{"a layer stored as a plain tar", sizes.Image{Layers: tarTop}, true, imageKey{"test", ""}, &sizes.Size{Layers: 4, Uncompressed: 150}},
+		{"below the plain tar layer", sizes.Image{Layers: tarTop}, true, imageKey{"build", ""}, &sizes.Size{Layers: 3, Compressed: 7, CompressedKnown: true, Uncompressed: 70}},
+		{"not built on it", sizes.Image{Layers: layers}, true, imageKey{"tools", ""}, nil},
+		{"the exporter wrote history of its own", sizes.Image{Layers: layers, ExporterHistory: true}, true, imageKey{"build", ""}, nil},
+		{"fewer layers than the histories tell", sizes.Image{Layers: layers[:1]}, true, imageKey{"base", ""}, nil},
+		{"another platform", sizes.Image{Layers: layers}, true, imageKey{"build", "linux/arm64"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := newSizer(tt.test).size(tt.key)
+			got, ok := newSizer(tt.test, tt.final).size(tt.key)
 			switch {
 			case tt.want == nil && ok:
 				t.Errorf("size %+v, want none", got)

@@ -1,9 +1,9 @@
 // Package sizes measures the image a stage would produce: the layers' tar
 // sizes (what `docker image ls` shows) and their compressed sizes (what a
 // registry holds). BuildKit reports neither, so the image is exported into
-// BuildKit's content store and its manifest read back; a gzip layer's tar
-// size comes from its gzip trailer, or from decompressing it when the
-// trailer cannot be trusted.
+// BuildKit's content store and its manifest read back. A layer stored as a
+// plain tar is its own tar size; a gzip layer's tar size comes from its gzip
+// trailer, or from decompressing it when the trailer cannot be trusted.
 package sizes
 
 import (
@@ -36,8 +36,12 @@ const readBufferSize = 1 << 20
 type Size struct {
 	// Uncompressed is the sum of the layers' tar sizes.
 	Uncompressed int64
-	// Compressed is the sum of the layer blobs as stored (and pushed).
-	Compressed int64
+	// Compressed is the sum of the layer blobs as stored (and pushed). It
+	// is known (CompressedKnown) only when every layer is stored
+	// compressed: a layer exported as a plain tar, to spare a compression
+	// the build does not otherwise do, says nothing of its compressed size.
+	Compressed      int64
+	CompressedKnown bool
 	// Layers is the number of layers.
 	Layers int
 }
@@ -86,6 +90,9 @@ func Descriptor(resp map[string]string) (ocispecs.Descriptor, error) {
 type Layer struct {
 	// Compressed is the blob's size; Uncompressed its tar's.
 	Compressed, Uncompressed int64
+	// Tar is set when the blob is the tar itself, stored uncompressed: its
+	// Compressed is then not a compressed size.
+	Tar bool
 }
 
 // Image is an image's layers, bottom first, and what its config's history
@@ -105,10 +112,14 @@ func (im Image) Size() Size {
 // Prefix is the weight of the image's first n layers: the image of a stage
 // that this image was built on.
 func (im Image) Prefix(n int) Size {
-	s := Size{Layers: n}
+	s := Size{Layers: n, CompressedKnown: true}
 	for _, l := range im.Layers[:n] {
 		s.Compressed += l.Compressed
 		s.Uncompressed += l.Uncompressed
+		s.CompressedKnown = s.CompressedKnown && !l.Tar
+	}
+	if !s.CompressedKnown {
+		s.Compressed = 0
 	}
 	return s
 }
@@ -214,7 +225,7 @@ func (m *Meter) measure(ctx context.Context, manifests []ocispecs.Descriptor, wo
 	}
 	for i, mf := range mfs {
 		for _, l := range mf.Layers {
-			imgs[i].Layers = append(imgs[i].Layers, Layer{Compressed: l.Size, Uncompressed: uncompressed[l.Digest]})
+			imgs[i].Layers = append(imgs[i].Layers, Layer{Compressed: l.Size, Uncompressed: uncompressed[l.Digest], Tar: isTar(l)})
 		}
 	}
 	return imgs, nil
@@ -231,8 +242,22 @@ func (m *Meter) readJSON(ctx context.Context, desc ocispecs.Descriptor, v any) e
 	return nil
 }
 
-// layer returns a layer's uncompressed size, measured once per digest.
+// isTar reports whether a layer blob is a plain tar, not compressed.
+func isTar(desc ocispecs.Descriptor) bool {
+	switch desc.MediaType {
+	case ocispecs.MediaTypeImageLayer, ocispecs.MediaTypeImageLayerNonDistributable,
+		images.MediaTypeDockerSchema2Layer, images.MediaTypeDockerSchema2LayerForeign:
+		return true
+	}
+	return false
+}
+
+// layer returns a layer's uncompressed size, measured once per digest. A
+// plain tar is its own size, and is not read.
 func (m *Meter) layer(ctx context.Context, desc ocispecs.Descriptor) (int64, error) {
+	if isTar(desc) {
+		return desc.Size, nil
+	}
 	m.mu.Lock()
 	n, ok := m.uncompressed[desc.Digest]
 	m.mu.Unlock()

@@ -65,6 +65,7 @@ func TestLayerSize(t *testing.T) {
 		{"docker gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip", gzipped(t, text[:1000]), 1000},
 		{"empty gzip", ocispecs.MediaTypeImageLayerGzip, gzipped(t, nil), 0},
 		{"uncompressed", ocispecs.MediaTypeImageLayer, text, int64(len(text))},
+		{"docker uncompressed", "application/vnd.docker.image.rootfs.diff.tar", text[:500], 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,5 +114,23 @@ func TestGzipTrailerSizeRefuses(t *testing.T) {
 	}
 	if n, ok := gzipTrailerSize(readerAt{bytes.NewReader(valid)}, ocispecs.Descriptor{MediaType: ocispecs.MediaTypeImageLayerGzip, Size: int64(len(valid))}); !ok || n != 50_000 {
 		t.Errorf("valid layer: %d, %v; want 50000, true", n, ok)
+	}
+}
+
+// TestPlainTarLayerIsNotRead: a plain tar is its own size, so the meter
+// does not read it (the store here does not even hold it), and the image's
+// compressed size is unknown.
+func TestPlainTarLayerIsNotRead(t *testing.T) {
+	m := NewMeterFromProvider(memStore{}, nil)
+	n, err := m.layer(context.Background(), ocispecs.Descriptor{MediaType: ocispecs.MediaTypeImageLayer, Digest: digest.FromString("absent"), Size: 4096})
+	if err != nil || n != 4096 {
+		t.Fatalf("size %d, %v; want 4096 from the descriptor", n, err)
+	}
+	im := Image{Layers: []Layer{{Compressed: 10, Uncompressed: 30}, {Compressed: 4096, Uncompressed: 4096, Tar: true}}}
+	if s := im.Size(); s.CompressedKnown || s.Compressed != 0 || s.Uncompressed != 4126 {
+		t.Errorf("size %+v, want 4126 bytes and no compressed size", s)
+	}
+	if s := im.Prefix(1); !s.CompressedKnown || s.Compressed != 10 {
+		t.Errorf("prefix %+v, want 10 bytes compressed", s)
 	}
 }
