@@ -5,18 +5,11 @@ package build
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/moby/buildkit/client"
-	// Connection helpers for kube-pod:// and ssh:// addresses
-	// (docker-container:// is reached through the Engine API: engine.go).
-	_ "github.com/moby/buildkit/client/connhelper/kubepod"
-	_ "github.com/moby/buildkit/client/connhelper/ssh"
-	dockerclient "github.com/moby/moby/client"
 	"google.golang.org/grpc/status"
 )
 
@@ -61,23 +54,18 @@ func (o ConnectOptions) option(flag string) string {
 	return o.OptionName(flag)
 }
 
-// Builder is a connected BuildKit.
+// Builder is a connected BuildKit. Its kind is its Driver: ask the driver's
+// Features what it can do, and the driver for the Docker Engine's images.
 type Builder struct {
+	Driver
 	Client *client.Client
 	// Address is what was connected to, as the user would write it.
 	Address string
-	// Engine is true for the Docker Engine's embedded BuildKit.
-	Engine bool
-	// Docker is the Engine API client behind Engine and docker-container
-	// builders; nil for others.
-	Docker *dockerclient.Client
 }
 
-// Close closes the connection.
+// Close closes the connection, and what the driver holds.
 func (b *Builder) Close() error {
-	if b.Docker != nil {
-		b.Docker.Close()
-	}
+	b.Driver.Close()
 	return b.Client.Close()
 }
 
@@ -163,83 +151,26 @@ func noBuilderHint(opts ConnectOptions) string {
 }
 
 func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, error) {
-	var copts []client.ClientOpt
-	addr := c.addr
-	var dc *dockerclient.Client
-	if name, ok := strings.CutPrefix(c.addr, DockerContainerScheme); ok {
-		var err error
-		if dc, err = dockerClient(getenvOr(opts)("DOCKER_HOST")); err != nil {
-			return nil, err
-		}
-		pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		container, err := containerForBuilder(pingCtx, dc, name)
-		cancel()
-		if err != nil {
-			dc.Close()
-			return nil, err
-		}
-		copts = append(copts, client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			return dialContainer(ctx, dc, container)
-		}))
-		addr = ""
-	} else if c.engine {
-		var err error
-		if dc, err = dockerClient(c.addr); err != nil {
-			return nil, err
-		}
-		grpcDial, sessionDial := engineDialers(dc)
-		copts = append(copts, client.WithContextDialer(grpcDial), client.WithSessionDialer(sessionDial))
-		addr = ""
-	} else if u, err := url.Parse(c.addr); err == nil && u.Scheme == "tcp" && (opts.TLS.CA != "" || opts.TLS.Cert != "") {
-		serverName := opts.TLS.ServerName
-		if serverName == "" {
-			serverName = u.Hostname()
-		}
-		if opts.TLS.CA != "" {
-			copts = append(copts, client.WithServerConfig(serverName, opts.TLS.CA))
-		} else {
-			copts = append(copts, client.WithServerConfigSystem(serverName))
-		}
-		if opts.TLS.Cert != "" || opts.TLS.Key != "" {
-			if opts.TLS.Cert == "" || opts.TLS.Key == "" {
-				return nil, fmt.Errorf("%s and %s must be given together", opts.option("tls-cert"), opts.option("tls-key"))
-			}
-			copts = append(copts, client.WithCredentials(opts.TLS.Cert, opts.TLS.Key))
-		}
-	}
-	cl, err := client.New(ctx, addr, copts...)
+	d, err := newDriver(ctx, c, opts)
 	if err != nil {
-		if dc != nil {
-			dc.Close()
-		}
+		return nil, err
+	}
+	cl, err := d.dial(ctx)
+	if err != nil {
+		d.Close()
 		return nil, Explain(err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if _, err := cl.ListWorkers(pingCtx); err != nil {
 		cl.Close()
+		d.Close()
 		if pingCtx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("no answer within %s", opts.Timeout)
 		}
 		return nil, tlsHint(Explain(err), opts)
 	}
-	return &Builder{Client: cl, Address: c.addr, Engine: c.engine, Docker: dc}, nil
-}
-
-// dockerClient is an Engine API client for host ("" : DOCKER_HOST or the
-// default socket).
-func dockerClient(host string) (*dockerclient.Client, error) {
-	opts := []dockerclient.Opt{}
-	if host != "" {
-		opts = append(opts, dockerclient.WithHost(host))
-	} else {
-		opts = append(opts, dockerclient.WithHost("unix://"+DefaultDockerSocket))
-	}
-	dc, err := dockerclient.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("docker engine address %q: %w", host, err)
-	}
-	return dc, nil
+	return &Builder{Driver: d, Client: cl, Address: c.addr}, nil
 }
 
 func getenvOr(opts ConnectOptions) func(string) string {

@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/client"
+	"github.com/stagegate/stagegate/internal/build"
 )
 
 func TestCheckFeatures(t *testing.T) {
-	classic := engineFeatures([][2]string{{"Backing Filesystem", "extfs"}})
-	containerd := engineFeatures([][2]string{{"driver-type", containerdSnapshotter}})
+	classic := build.EngineFeatures(build.ClassicImageStore)
+	containerd := build.EngineFeatures(build.ContainerdImageStore)
 	cases := []struct {
 		name     string
 		cfg      Config
-		features builderFeatures
+		features build.Features
 		want     string // "" when allowed
 	}{
 		{"inline cache on the classic store", Config{CacheTo: []client.CacheOptionsEntry{{Type: "inline"}}}, classic, ""},

@@ -270,7 +270,7 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 	redactor := cfg.redactor()
 	testOut := redactor.Writer(outOrDiscard(cfg.Out))
 	defer testOut.Close()
-	features, err := featuresOf(ctx, b)
+	features, err := b.Features(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -308,8 +308,8 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 		buildCtx, cancelBuild = context.WithTimeoutCause(ctx, cfg.Timeout, &TimeoutError{cfg.Timeout})
 	}
 	outcome := job.Build(buildCtx, statusCh)
-	if cfg.Push && !features.contentStore && outcome.Err == nil {
-		pushFromEngine(buildCtx, cfg, b.Docker, outcome)
+	if cfg.Push && features.Push == build.PushByEngine && outcome.Err == nil {
+		pushFromEngine(buildCtx, cfg, b.Driver, outcome)
 	}
 	if buildCtx.Err() != nil && outcome.Err != nil {
 		// Say why the build stopped: the timeout, or the job was cancelled.
@@ -341,8 +341,8 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 	}
 	if outcome.Response != nil {
 		res.Image = imageResult(cfg, outcome.Response)
-		if cfg.Load && b.Docker != nil && len(cfg.Tags) > 0 {
-			if id, err := loadedImageID(ctx, b.Docker, cfg.Tags[0]); err == nil {
+		if cfg.Load && features.Load != build.NoLoad && len(cfg.Tags) > 0 {
+			if id, err := loadedImageID(ctx, b.Driver, cfg.Tags[0]); err == nil {
 				res.Image.ImageID = id
 			} else {
 				res.Warnings = append(res.Warnings, err.Error())

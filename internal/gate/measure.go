@@ -38,13 +38,13 @@ func keyOf(img build.StageImage) imageKey { return imageKey{img.Target, img.Plat
 // the final image's layers are compressed by its own export first (see
 // indexExport). The Docker Engine's classic store takes one image per
 // export, each into the engine's store (measureInEngine removes them again).
-func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, features builderFeatures) func(solved []string, exported bool) []build.StageExportRequest {
+func stageExports(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, features build.Features) func(solved []string, exported bool) []build.StageExportRequest {
 	return func(solved []string, exported bool) []build.StageExportRequest {
 		imgs, finals := solvedImages(cfg, g, plan, solved, exported)
 		if len(imgs) == 0 && len(finals) == 0 {
 			return nil
 		}
-		if !features.contentStore {
+		if !features.ContentStore {
 			var reqs []build.StageExportRequest
 			for _, img := range imgs {
 				img.Export = true
@@ -290,19 +290,19 @@ func (z *sizer) compressedIfFinal(measured imageKey, s sizes.Size) sizes.Size {
 // measureSizes sizes the stages that were built, unless the run stopped or
 // its builder is gone: from BuildKit's content store (measure), or from the
 // Docker Engine's classic image store (measureInEngine).
-func measureSizes(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, features builderFeatures, job *build.Job, res *result.Result, out *build.Outcome) {
+func measureSizes(ctx context.Context, cfg *Config, g *dockerfile.Graph, b *build.Builder, features build.Features, job *build.Job, res *result.Result, out *build.Outcome) {
 	var gone *build.GoneError
 	switch stopped := ctx.Err() != nil || errors.As(out.Err, &gone); {
-	case features.contentStore && !stopped:
+	case features.ContentStore && !stopped:
 		cache := sizes.OpenLayerCache(cfg.LayerCachePath)
 		measure(ctx, cfg, g, job, sizes.NewMeter(b.Client.ContentClient(), cache), res, out)
 		if err := cache.Save(); err != nil {
 			res.Warnings = append(res.Warnings, err.Error())
 		}
-	case !features.contentStore && !stopped:
-		measureInEngine(ctx, cfg, g, job, b.Docker, res, out)
-	case !features.contentStore && b.Docker != nil:
-		discardEngineImages(ctx, b.Docker, engineImagesOf(out))
+	case !features.ContentStore && !stopped:
+		measureInEngine(ctx, cfg, g, job, b.Driver, res, out)
+	case !features.ContentStore:
+		discardEngineImages(ctx, b.Driver, engineImagesOf(out))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
-	dockerclient "github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/result"
@@ -27,7 +26,7 @@ const engineExportWorkers = 2
 // ls` shows it), and the image is removed again, unless it was there under a
 // name already. The classic store keeps no compressed layers: compressed
 // sizes stay unknown.
-func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, dc *dockerclient.Client, res *result.Result, out *build.Outcome) {
+func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, engine build.Driver, res *result.Result, out *build.Outcome) {
 	var mu sync.Mutex
 	warn := func(format string, args ...any) {
 		mu.Lock()
@@ -47,12 +46,12 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		st := &res.Stages[i]
 		if id := out.Response[exptypes.ExporterImageConfigDigestKey]; st.HasRole(result.RoleTarget) && id != "" {
 			// Exported by the build under its tags: measured, and kept.
-			inspect, err := dc.ImageInspect(ctx, id)
+			inspect, err := engine.InspectImage(ctx, id)
 			if err != nil {
 				warn("size of stage %q: inspect image %s: %v", st.Name, id, err)
 				continue
 			}
-			sizes[i], layers[i] = ptr(inspect.Size), ptr(len(inspect.RootFS.Layers))
+			sizes[i], layers[i] = ptr(inspect.Size), ptr(inspect.Layers)
 			continue
 		}
 		wg.Add(1)
@@ -72,7 +71,7 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 				}
 				id = resp[exptypes.ExporterImageConfigDigestKey]
 			}
-			size, n, err := engineImageSize(ctx, dc, id)
+			size, n, err := engineImageSize(ctx, engine, id)
 			if err != nil {
 				warn("size of stage %q: %v", st.Name, err)
 				return
@@ -81,7 +80,7 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 		}()
 	}
 	wg.Wait()
-	discardEngineImages(ctx, dc, beside)
+	discardEngineImages(ctx, engine, beside)
 	// The classic store keeps no compressed layers.
 	setSizes(res, sizes, make([]*int64, len(sizes)))
 	setLayers(res, layers)
@@ -90,35 +89,35 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 // engineImageSize reads the size and layer count of an image exported
 // unnamed into the engine's store, and removes it again (unless it was there
 // under a name).
-func engineImageSize(ctx context.Context, dc *dockerclient.Client, id string) (int64, int, error) {
+func engineImageSize(ctx context.Context, engine build.Driver, id string) (int64, int, error) {
 	if id == "" {
 		return 0, 0, fmt.Errorf("the engine's exporter named no image")
 	}
-	inspect, err := dc.ImageInspect(ctx, id)
+	inspect, err := engine.InspectImage(ctx, id)
 	if err != nil {
 		return 0, 0, fmt.Errorf("inspect image %s: %w", id, err)
 	}
 	if len(inspect.RepoTags) == 0 {
-		if _, err := dc.ImageRemove(ctx, id, dockerclient.ImageRemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
+		if err := engine.RemoveImage(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 			return 0, 0, fmt.Errorf("remove the stage's image %s again: %w", id, err)
 		}
 	}
-	return inspect.Size, len(inspect.RootFS.Layers), nil
+	return inspect.Size, inspect.Layers, nil
 }
 
 // discardEngineImages removes images exported beside the build into the
 // engine that were not measured (a stage row not built, or a run that
 // stopped first), so that none is left behind. Best effort: it runs also
 // after the run was cancelled, for a few seconds at most.
-func discardEngineImages(ctx context.Context, dc *dockerclient.Client, ids map[imageKey]string) {
+func discardEngineImages(ctx context.Context, engine build.Driver, ids map[imageKey]string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for _, id := range ids {
 		if id == "" {
 			continue
 		}
-		if inspect, err := dc.ImageInspect(ctx, id); err == nil && len(inspect.RepoTags) == 0 {
-			_, _ = dc.ImageRemove(ctx, id, dockerclient.ImageRemoveOptions{})
+		if inspect, err := engine.InspectImage(ctx, id); err == nil && len(inspect.RepoTags) == 0 {
+			_ = engine.RemoveImage(ctx, id)
 		}
 	}
 }

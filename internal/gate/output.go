@@ -2,8 +2,6 @@ package gate
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +11,6 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
-	dockerclient "github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/result"
 )
@@ -23,14 +20,16 @@ import (
 // content store (where its manifest is read for the sizes) and in no image
 // store.
 //
-// On the Docker Engine with its classic image store there is no content store
-// to keep an unnamed image in: without tags, the final image is not exported;
-// with them it goes into the engine's store, and push is the engine's.
+// Without a content store (the Docker Engine's classic image store) there is
+// nowhere to keep an unnamed image: without tags, the final image is not
+// exported; with them it goes into the engine's store, and push is the
+// engine's.
 //
-// With load, the image also goes into the Docker Engine's image store: the
-// engine's own BuildKit stores it there directly (its "moby" exporter); any
-// other builder sends a docker image tarball that the engine loads.
-func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features builderFeatures) ([]client.ExportEntry, error) {
+// With load, the image also goes into the Docker Engine's image store, as
+// features.Load says: the engine's own BuildKit stores it there directly (its
+// "moby" exporter); a builder in a container of the engine sends a docker
+// image tarball that the engine loads.
+func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features build.Features) ([]client.ExportEntry, error) {
 	attrs := map[string]string{}
 	if len(cfg.Tags) > 0 {
 		// Full names (docker.io/library/app:1), as image stores keep them.
@@ -47,19 +46,19 @@ func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features b
 	if cfg.Push {
 		attrs["push"] = "true"
 	}
-	if b.Engine && len(cfg.Tags) > 0 && (cfg.Load || !cfg.Push || !features.contentStore) {
+	if features.Load == build.LoadByExporter && len(cfg.Tags) > 0 && (cfg.Load || !cfg.Push || features.Push == build.PushByEngine) {
 		// On the engine a named image goes into its image store through its
 		// own exporter (what buildx's docker driver does). With the classic
 		// store, that is all its BuildKit can do: the engine pushes it
 		// (pushFromEngine).
 		exports := []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": attrs["name"]}}}
-		if cfg.Push && features.contentStore {
+		if cfg.Push && features.Push == build.PushByExporter {
 			exports = append(exports, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
 		}
 		return exports, nil
 	}
 	if !cfg.Load {
-		if !features.contentStore {
+		if !features.ContentStore {
 			// The classic image store: an unnamed image would be left
 			// dangling in it. The final image is measured on its own.
 			return nil, nil
@@ -69,10 +68,9 @@ func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features b
 	if len(cfg.Tags) == 0 {
 		return nil, usageErrorf("load is set but there are no tags: set tags to the names the image should have in the Docker Engine")
 	}
-	if b.Docker == nil {
+	if features.Load != build.LoadByTarball {
 		return nil, usageErrorf("load needs a Docker Engine, and the builder %s is not one (nor a docker-container builder of one): build on the engine (unset BUILDKIT_HOST, with DOCKER_HOST or /var/run/docker.sock) or drop load", b.Address)
 	}
-	dc := b.Docker
 	exports := []client.ExportEntry{{
 		Type:  client.ExporterDocker,
 		Attrs: map[string]string{"name": attrs["name"]},
@@ -80,11 +78,7 @@ func finalExports(ctx context.Context, cfg *Config, b *build.Builder, features b
 			pr, pw := io.Pipe()
 			done := make(chan error, 1)
 			go func() {
-				resp, err := dc.ImageLoad(ctx, pr)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp)
-					resp.Close()
-				}
+				err := b.LoadImage(ctx, pr)
 				pr.CloseWithError(err)
 				done <- err
 			}()
@@ -224,8 +218,8 @@ func imageResult(cfg *Config, resp map[string]string) *result.Image {
 // config digest on the classic image store, but on the containerd image store
 // the digest of its manifest or index, where the exporter's config digest
 // names no image (moby/moby#45458).
-func loadedImageID(ctx context.Context, dc *dockerclient.Client, tag string) (string, error) {
-	inspect, err := dc.ImageInspect(ctx, tag)
+func loadedImageID(ctx context.Context, engine build.Driver, tag string) (string, error) {
+	inspect, err := engine.InspectImage(ctx, tag)
 	if err != nil {
 		return "", fmt.Errorf("inspect the loaded image %s: %w", tag, err)
 	}
@@ -236,9 +230,9 @@ func loadedImageID(ctx context.Context, dc *dockerclient.Client, tag string) (st
 // Engine's classic image store under its tags, through the Engine API, as
 // buildx's docker driver does: that store's BuildKit cannot push. The digest
 // the registry holds becomes the image's digest; a failed push fails the run.
-func pushFromEngine(ctx context.Context, cfg *Config, dc *dockerclient.Client, out *build.Outcome) {
+func pushFromEngine(ctx context.Context, cfg *Config, engine build.Driver, out *build.Outcome) {
 	for _, tag := range cfg.Tags {
-		digest, err := enginePush(ctx, cfg, dc, tag)
+		digest, err := enginePush(ctx, cfg, engine, tag)
 		if err != nil {
 			out.Err = fmt.Errorf("push %s: %w", tag, err)
 			out.Response = nil
@@ -251,7 +245,7 @@ func pushFromEngine(ctx context.Context, cfg *Config, dc *dockerclient.Client, o
 	}
 }
 
-func enginePush(ctx context.Context, cfg *Config, dc *dockerclient.Client, tag string) (string, error) {
+func enginePush(ctx context.Context, cfg *Config, engine build.Driver, tag string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(tag)
 	if err != nil {
 		return "", err
@@ -262,27 +256,5 @@ func enginePush(ctx context.Context, cfg *Config, dc *dockerclient.Client, tag s
 			return "", err
 		}
 	}
-	resp, err := dc.ImagePush(ctx, reference.TagNameOnly(named).String(), dockerclient.ImagePushOptions{RegistryAuth: auth})
-	if err != nil {
-		return "", err
-	}
-	var digest string
-	for msg, err := range resp.JSONMessages(ctx) {
-		if err != nil {
-			return "", err
-		}
-		if msg.Error != nil {
-			return "", errors.New(msg.Error.Message)
-		}
-		if msg.Aux != nil {
-			var pushed struct{ Digest string }
-			if json.Unmarshal(*msg.Aux, &pushed) == nil && pushed.Digest != "" {
-				digest = pushed.Digest
-			}
-		}
-	}
-	if digest == "" {
-		return "", errors.New("the Docker Engine reported no digest for the pushed image")
-	}
-	return digest, nil
+	return engine.PushImage(ctx, reference.TagNameOnly(named).String(), auth)
 }

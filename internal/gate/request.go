@@ -13,7 +13,7 @@ import (
 // the frontend names them, how each test stage tests, the exports, caches,
 // credentials and contexts, checked against what the builder can do.
 // testOut receives the output of test runs.
-func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, b *build.Builder, features builderFeatures, testOut io.Writer) (build.Request, error) {
+func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, b *build.Builder, features build.Features, testOut io.Writer) (build.Request, error) {
 	target, err := frontendTarget(g, plan.Target)
 	if err != nil {
 		return build.Request{}, err

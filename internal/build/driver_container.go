@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	dockerclient "github.com/moby/moby/client"
 )
@@ -22,14 +23,43 @@ const DockerContainerScheme = "docker-container://"
 // buildx_buildkit_<builder>0.
 const buildxContainerPrefix = "buildx_buildkit_"
 
-// dialEngine connects to the Docker Engine's embedded BuildKit, as buildx's
-// "docker" driver does: gRPC and sessions over hijacked Engine API requests.
-func engineDialers(dc *dockerclient.Client) (grpcDial func(context.Context, string) (net.Conn, error), sessionDial func(context.Context, string, map[string][]string) (net.Conn, error)) {
-	return func(ctx context.Context, _ string) (net.Conn, error) {
-			return dc.DialHijack(ctx, "/grpc", "h2c", nil)
-		}, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-			return dc.DialHijack(ctx, "/session", proto, meta)
-		}
+// containerDriver is a buildkitd in a container of the Docker Engine (a buildx
+// "docker-container" builder), reached through the Engine API's exec: no
+// docker CLI is needed. Images load into that engine as docker tarballs.
+type containerDriver struct {
+	engineAPI
+	container string
+}
+
+// newContainerDriver finds the container of builder name on the engine at
+// DOCKER_HOST (or the default socket).
+func newContainerDriver(ctx context.Context, name string, opts ConnectOptions) (*containerDriver, error) {
+	dc, err := dockerClient(getenvOr(opts)("DOCKER_HOST"))
+	if err != nil {
+		return nil, err
+	}
+	findCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	container, err := containerForBuilder(findCtx, dc, name)
+	cancel()
+	if err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return &containerDriver{engineAPI: engineAPI{dc}, container: container}, nil
+}
+
+func (d *containerDriver) dial(ctx context.Context) (*client.Client, error) {
+	return client.New(ctx, "", client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		return dialContainer(ctx, d.dc, d.container)
+	}))
+}
+
+// Features: a buildkitd of its own, whose images the engine beside it loads
+// from tarballs.
+func (d *containerDriver) Features(context.Context) (Features, error) {
+	f := buildkitFeatures()
+	f.Load = LoadByTarball
+	return f, nil
 }
 
 // dialContainer connects to the BuildKit in a container through the Engine
