@@ -34,18 +34,22 @@ import (
 
 type options struct {
 	stagegate, buildctl, buildkitd, timeBin string
-	addr, registry                          string
-	work, out                               string
-	runs, scaleRuns, loudRuns               int
-	phases                                  map[string]bool
-	scale                                   string
-	loudBytes                               int64
+	// stagegateBefore, when set, is an earlier stagegate binary run beside
+	// the current one (toolSGBefore), for before/after figures of one run.
+	stagegateBefore                      string
+	addr, registry                       string
+	work, out                            string
+	runs, scaleRuns, loudRuns, cacheRuns int
+	phases                               map[string]bool
+	scale                                string
+	loudBytes                            int64
 }
 
 func main() {
 	var o options
 	var phases string
 	flag.StringVar(&o.stagegate, "stagegate", "", "the stagegate binary (required)")
+	flag.StringVar(&o.stagegateBefore, "stagegate-before", "", "an earlier stagegate binary to run beside -stagegate (sizes on) in the reference, cache and chain200 phases")
 	flag.StringVar(&o.buildctl, "buildctl", os.Getenv("STAGEGATE_TEST_BUILDCTL"), "the buildctl binary")
 	flag.StringVar(&o.buildkitd, "buildkitd", os.Getenv("STAGEGATE_TEST_BUILDKITD"), "the buildkitd binary (for the unlimited-log RSS run)")
 	flag.StringVar(&o.timeBin, "time", "/usr/bin/time", "GNU time (Debian's time package)")
@@ -56,8 +60,9 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 5, "runs of each tool, warm and cold, on the reference workload")
 	flag.IntVar(&o.scaleRuns, "scale-runs", 3, "runs of each tool, warm and cold, per scaling point")
 	flag.IntVar(&o.loudRuns, "loud-runs", 3, "runs of each variant of the loud (200 MB of output) workload")
+	flag.IntVar(&o.cacheRuns, "cache-runs", 3, "runs of each tool per cache backend in the cache phase")
 	flag.Int64Var(&o.loudBytes, "loud-bytes", 200_000_000, "bytes the loud workload's RUN prints")
-	flag.StringVar(&phases, "phases", "reference,loud,scale,docker", "phases to run: reference, loud, scale, docker")
+	flag.StringVar(&phases, "phases", "reference,cache,chain200,loud,scale,docker", "phases to run: reference, cache (fresh daemon, imported cache), chain200 (200 stages, warm), loud, scale, docker")
 	flag.StringVar(&o.scale, "scale", "default", "scaling points: default (2k/20k files, 5/50 stages), full (also 100k files and 200 stages)")
 	reportOnly := flag.Bool("report-only", false, "only write -out's results.md again from its results.json")
 	flag.Parse()
@@ -70,8 +75,8 @@ func main() {
 	if o.stagegate == "" || o.out == "" || o.buildctl == "" || o.addr == "" {
 		fatalf("-stagegate, -out, -buildctl (STAGEGATE_TEST_BUILDCTL) and -addr (BUILDKIT_HOST) are required")
 	}
-	if o.runs < 1 || o.scaleRuns < 1 || o.loudRuns < 1 {
-		fatalf("-runs, -scale-runs and -loud-runs must be at least 1")
+	if o.runs < 1 || o.scaleRuns < 1 || o.loudRuns < 1 || o.cacheRuns < 1 {
+		fatalf("-runs, -scale-runs, -loud-runs and -cache-runs must be at least 1")
 	}
 	if o.scale != "default" && o.scale != "full" {
 		fatalf("-scale %q: expected default or full", o.scale)
@@ -79,7 +84,7 @@ func main() {
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "reference", "loud", "scale", "docker":
+		case "reference", "cache", "chain200", "loud", "scale", "docker":
 			o.phases[p] = true
 		case "":
 		default:
@@ -97,7 +102,7 @@ func main() {
 		fatalf("%v", err)
 	}
 	r.results.Machine = machine(o)
-	r.results.Options = map[string]any{"runs": o.runs, "scale_runs": o.scaleRuns, "loud_runs": o.loudRuns, "scale": o.scale, "phases": phases, "addr": o.addr, "loud_bytes": o.loudBytes}
+	r.results.Options = map[string]any{"runs": o.runs, "scale_runs": o.scaleRuns, "loud_runs": o.loudRuns, "cache_runs": o.cacheRuns, "scale": o.scale, "phases": phases, "addr": o.addr, "loud_bytes": o.loudBytes}
 	r.results.Started = time.Now().UTC()
 	if err := r.main(); err != nil {
 		r.save()
@@ -324,7 +329,11 @@ func (r *runner) stagegateTool(name string, sizes bool, env map[string]string, e
 	return func(w workload, mode string) (Run, error) {
 		reportPath := filepath.Join(r.o.out, "last-report.json")
 		os.Remove(reportPath)
-		args := []string{r.o.stagegate, "build", "--progress", "quiet", "--report-json", reportPath}
+		bin := r.o.stagegate
+		if name == toolSGBefore {
+			bin = r.o.stagegateBefore
+		}
+		args := []string{bin, "build", "--progress", "quiet", "--report-json", reportPath}
 		if !sizes {
 			args = append(args, "--no-sizes")
 		}
@@ -336,7 +345,7 @@ func (r *runner) stagegateTool(name string, sizes bool, env map[string]string, e
 		// a fresh CI runner.
 		runEnv := maps.Clone(env)
 		cacheDir := filepath.Join(r.o.work, "stagegate-cache")
-		if mode == "cold" {
+		if mode == "cold" || mode == "cache" {
 			cacheDir = filepath.Join(r.o.work, "stagegate-cache-cold")
 			if err := os.RemoveAll(cacheDir); err != nil {
 				return Run{}, err
@@ -471,6 +480,7 @@ func (r *runner) alternate(w workload, mode string, n int, tools []tool) error {
 
 const (
 	toolSG       = "stagegate"
+	toolSGBefore = "stagegate before (sizes)"
 	toolSGNo     = "stagegate --no-sizes"
 	toolBuildctl = "buildctl build ×2"
 	toolSGEngine = "stagegate (engine)"
@@ -479,11 +489,15 @@ const (
 
 func (r *runner) standardTools() []tool {
 	env := map[string]string{"BUILDKIT_HOST": r.o.addr}
-	return []tool{
+	tools := []tool{
 		{name: toolSG, run: r.stagegateTool(toolSG, true, env), prune: r.buildctlPrune},
 		{name: toolBuildctl, run: r.buildctlPair, prune: r.buildctlPrune},
 		{name: toolSGNo, run: r.stagegateTool(toolSGNo, false, env), prune: r.buildctlPrune},
 	}
+	if r.o.stagegateBefore != "" {
+		tools = append(tools, tool{name: toolSGBefore, run: r.stagegateTool(toolSGBefore, true, env), prune: r.buildctlPrune})
+	}
+	return tools
 }
 
 func (r *runner) main() error {
@@ -498,6 +512,20 @@ func (r *runner) main() error {
 					return err
 				}
 			}
+		}
+	}
+	if r.o.phases["cache"] {
+		if err := r.cacheImported(); err != nil {
+			return err
+		}
+	}
+	if r.o.phases["chain200"] && r.o.scale != "full" {
+		w, err := r.chainWorkload(200)
+		if err != nil {
+			return err
+		}
+		if err := r.alternate(w, "warm", r.o.scaleRuns, r.standardTools()); err != nil {
+			return err
 		}
 	}
 	if r.o.phases["loud"] {

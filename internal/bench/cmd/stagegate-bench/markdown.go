@@ -107,6 +107,18 @@ func (r *runner) markdown() string {
 			sg, no, bc := r.walls(ref, toolSG, mode), r.walls(ref, toolSGNo, mode), r.walls(ref, toolBuildctl, mode)
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mode, secs(sg), secs(no), secs(bc), ratio(sg, bc), ratio(no, bc))
 		}
+		if bf := r.walls(ref, toolSGBefore, "warm"); len(bf) > 0 {
+			b.WriteString("\n**Before** (`-stagegate-before`, the earlier binary, sizes on, in the same rounds): ")
+			for i, mode := range []string{"warm", "cold"} {
+				if i > 0 {
+					b.WriteString("; ")
+				}
+				bf := r.walls(ref, toolSGBefore, mode)
+				fmt.Fprintf(&b, "%s %s, ratio to buildctl %s", mode, secs(bf), ratio(bf, r.walls(ref, toolBuildctl, mode)))
+			}
+			coldBf := r.walls(ref, toolSGBefore, "cold")
+			fmt.Fprintf(&b, "; its sizes cost %.2f s cold (before minus --no-sizes, pair by pair).\n", med(bench.Diffs(coldBf, r.walls(ref, toolSGNo, "cold"))))
+		}
 		fmt.Fprintf(&b, "\nClient process CPU (user + system, GNU time; median): ")
 		for i, mode := range []string{"warm", "cold"} {
 			if i > 0 {
@@ -133,6 +145,41 @@ func (r *runner) markdown() string {
 			[3]string{"sizes cost < 10 % of a cold build", fmt.Sprintf("%.0f %% (%.2f s of %.2f s)", 100*costShare, med(coldCost), med(coldNo)), verdict(costShare < 0.10)},
 			[3]string{"peak RSS < 80 MB on the reference workload", fmt.Sprintf("%.0f MB", maxOf(rssSG)), verdict(maxOf(rssSG) < 80)},
 		)
+	}
+
+	// Cache imported.
+	cacheW := "cache-imported " + ref
+	for _, backend := range cacheBackends {
+		mode := "cache " + backend
+		sg, no, bc, bx := r.walls(cacheW, toolSG, mode), r.walls(cacheW, toolSGNo, mode), r.walls(cacheW, toolBuildctlCache, mode), r.walls(cacheW, toolBuildxCache, mode)
+		if len(sg) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "## Fresh daemon, %s cache of the previous commit imported, one file changed\n\n", backend)
+		fmt.Fprintf(&b, "Each run: a fresh buildkitd exports the cache of commit A (`stagegate --no-sizes --cache-to type=%s,mode=max`, the same seed for every tool); another fresh buildkitd builds commit B (`src/d0000/f000` changed) with `--cache-from` that cache, timed. Wall time, median (min–max) of %d runs; ratios pair by pair.\n\n", backend, r.o.cacheRuns)
+		fmt.Fprintf(&b, "| stagegate (sizes) | stagegate --no-sizes | buildctl build ×2 | docker buildx build ×2 | stagegate / buildctl | stagegate / buildx | --no-sizes / buildctl |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n\n", secs(sg), secs(no), secs(bc), secs(bx), ratio(sg, bc), ratio(sg, bx), ratio(no, bc))
+		if bf := r.walls(cacheW, toolSGBefore, mode); len(bf) > 0 {
+			fmt.Fprintf(&b, "**Before** (the earlier binary, sizes on, same rounds): %s; ratio to buildctl %s, to buildx %s.\n\n", secs(bf), ratio(bf, bc), ratio(bf, bx))
+		}
+		rc := med(bench.Ratios(sg, bc))
+		measured := fmt.Sprintf("%.2f against buildctl", rc)
+		ok := rc <= 0.8
+		if len(bx) > 0 {
+			rx := med(bench.Ratios(sg, bx))
+			measured += fmt.Sprintf(", %.2f against buildx", rx)
+			ok = ok && rx <= 0.8
+		}
+		goals = append(goals, [3]string{fmt.Sprintf("fresh daemon + %s cache, one file changed, sizes on: ≤ 0.8 × two builds with the same cache", backend), measured, verdict(ok)})
+	}
+	chain := "chain of 200 stages"
+	if sg, bc := r.walls(chain, toolSG, "warm"), r.walls(chain, toolBuildctl, "warm"); len(sg) > 0 {
+		rc := med(bench.Ratios(sg, bc))
+		measured := fmt.Sprintf("%.2f (%.2f s against %.2f s); %.2f with --no-sizes", rc, med(sg), med(bc), med(bench.Ratios(r.walls(chain, toolSGNo, "warm"), bc)))
+		if bf := r.walls(chain, toolSGBefore, "warm"); len(bf) > 0 {
+			measured += fmt.Sprintf("; before %.2f", med(bench.Ratios(bf, bc)))
+		}
+		goals = append(goals, [3]string{"chain of 200 stages, warm, sizes on: ≤ 0.6 × two buildctl builds", measured, verdict(rc <= 0.6)})
 	}
 
 	var loudTools []string
