@@ -142,8 +142,8 @@ func TestRows(t *testing.T) {
 			solved: []string{"test", "final"},
 			stats:  map[string]*progress.StageStats{"base": done, "build": done},
 			byPlatform: map[progress.StageKey]*progress.StageStats{
-				{Stage: "base", Platform: "linux/arm64"}: done,
-				{Stage: "base", Platform: "linux/amd64"}: done,
+				{Stage: "base", Platform: "linux/arm64"}:  done,
+				{Stage: "base", Platform: "linux/amd64"}:  done,
 				{Stage: "build", Platform: "linux/arm64"}: {Steps: 1, Failed: &progress.Step{}},
 			},
 			want: []rowKey{
