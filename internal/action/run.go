@@ -167,22 +167,14 @@ func reportingInputs(a *githubactions.Action) *Inputs {
 	return &Inputs{Token: a.GetInput("github-token"), CheckName: cmp.Or(a.GetInput("check-name"), "stagegate"), Annotations: true}
 }
 
-// inputError names the input behind a usage or planning error.
+// inputError names the input behind a usage or planning error: the option
+// the error carries, as the action's user sets it.
 func inputError(err error) error {
 	var usage *gate.UsageError
 	if errors.As(err, &usage) && usage.Option != "" {
 		if name := optionName(usage.Option); name != "" {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		return err
-	}
-	// The Dockerfile's plan: its errors start with what they are about.
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "test target"):
-		return fmt.Errorf("%s: %w", optionName("test-target"), err)
-	case strings.HasPrefix(msg, "target"):
-		return fmt.Errorf("%s: %w", optionName("target"), err)
 	}
 	return err
 }

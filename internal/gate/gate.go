@@ -198,9 +198,24 @@ func Prepare(cfg *Config) (*dockerfile.Plan, error) {
 	}
 	plan, err := g.Plan(dockerfile.PlanOptions{Target: cfg.Target, TestPatterns: cfg.TestTargets, TestMode: cfg.TestMode})
 	if err != nil {
+		var planErr *dockerfile.PlanError
+		if errors.As(err, &planErr) {
+			return nil, &UsageError{Option: planFlag(planErr.Option), Err: err}
+		}
 		return nil, &UsageError{Err: err}
 	}
 	return plan, nil
+}
+
+// planFlag is the CLI's flag that sets a plan option.
+func planFlag(o dockerfile.PlanOption) string {
+	switch o {
+	case dockerfile.PlanTarget:
+		return "target"
+	case dockerfile.PlanTestPatterns:
+		return "test-target"
+	}
+	return ""
 }
 
 // Run prepares the plan and executes it (see Execute). A Dockerfile that does
