@@ -24,6 +24,7 @@ import (
 	"github.com/stagegate/stagegate/internal/options"
 	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/syncio"
 )
 
 // Exit codes, as the CLI's.
@@ -45,7 +46,7 @@ type Env struct {
 func Run(ctx context.Context, env Env) int {
 	// Workflow commands and the build log share one stream; whole writes
 	// never interleave.
-	stdout := &syncWriter{w: env.Stdout}
+	stdout := syncio.New(env.Stdout)
 	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(stdout))
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	in, err := ReadInputs(a, workspace)
@@ -339,16 +340,4 @@ func writeOutputs(a *githubactions.Action, getenv func(string) string, res *resu
 			return
 		}
 	}
-}
-
-// syncWriter serialises writes from the build's display and the action.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -3,21 +3,18 @@ package gate
 import (
 	"bytes"
 	"io"
-	"sync"
 )
 
 // prefixWriter writes each line with a prefix, so the output of concurrent
-// test runs stays readable in one log.
+// test runs stays readable in one log. It is not safe for concurrent use:
+// wrap it in a syncio.Writer.
 type prefixWriter struct {
-	mu      sync.Mutex
 	w       io.Writer
 	prefix  string
 	partial []byte
 }
 
 func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := len(b)
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
