@@ -14,6 +14,7 @@ import (
 
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
+	"github.com/stagegate/stagegate/internal/assemble"
 	"github.com/stagegate/stagegate/internal/budget"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
@@ -387,7 +388,7 @@ func newStagesCommand() *cobra.Command {
 					fmt.Fprintf(cmd.ErrOrStderr(), "stagegate: warning: %s:%d: %s (--build-arg %s=...)\n", plan.Graph.File, st.Line, st.BaseError, strings.Join(st.UnsetArgs, "=... --build-arg "))
 				}
 			}
-			p := gate.PlanResult(plan)
+			p := assemble.Plan(plan)
 			w := cmd.OutOrStdout()
 			switch format {
 			case "table":

@@ -10,6 +10,7 @@ import (
 	"github.com/stagegate/stagegate/internal/github"
 	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // Annotation levels, as the Checks API names them.
@@ -158,15 +159,15 @@ func annotations(res *result.Result, path, workspace string, phase gate.Phase) [
 func stageLine(st *result.Stage) string {
 	parts := []string{string(st.Status)}
 	if st.StartedAt != nil {
-		parts[0] += " in " + report.HumanDuration(st.Duration)
+		parts[0] += " in " + text.HumanDuration(st.Duration)
 	}
 	if st.Steps > 0 {
 		parts = append(parts, fmt.Sprintf("%d/%d steps cached", st.CachedSteps, st.Steps))
 	}
 	if st.Size != nil {
-		size := report.HumanBytes(*st.Size)
+		size := text.HumanBytes(*st.Size)
 		if st.CompressedSize != nil {
-			size += fmt.Sprintf(" (%s compressed)", report.HumanBytes(*st.CompressedSize))
+			size += fmt.Sprintf(" (%s compressed)", text.HumanBytes(*st.CompressedSize))
 		}
 		parts = append(parts, size)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stagegate/stagegate/internal/github"
 	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // maxCommandsPerLevel is how many annotations of one level a step may show
@@ -128,7 +129,7 @@ func (r *reporter) abandon(err error) {
 	if c == nil {
 		return
 	}
-	title := report.TruncateBytes("stagegate did not run: "+firstLine(err.Error()), maxTitleBytes)
+	title := text.TruncateBytes("stagegate did not run: "+firstLine(err.Error()), maxTitleBytes)
 	out := github.Output{Title: title, Summary: "```\n" + err.Error() + "\n```"}
 	for _, p := range []struct {
 		phase gate.Phase
@@ -213,7 +214,7 @@ func (r *reporter) completeTest(ctx context.Context, c *github.Checks, res *resu
 		// Never success for tests that did not all pass.
 		conclusion, title = github.ConclusionFailure, "The test stages did not all pass"
 	}
-	return conclude(ctx, c, r.test, r.name(gate.PhaseTest), conclusion, github.Output{Title: report.TruncateBytes(title, maxTitleBytes), Summary: summary}, anns)
+	return conclude(ctx, c, r.test, r.name(gate.PhaseTest), conclusion, github.Output{Title: text.TruncateBytes(title, maxTitleBytes), Summary: summary}, anns)
 }
 
 // testsPassed reports whether every test stage was built and passed.
@@ -237,7 +238,7 @@ func testsPassed(res *result.Result) bool {
 func (r *reporter) completeImage(ctx context.Context, c *github.Checks, res *result.Result, failedIn gate.Phase, cancelled bool, summary string, anns []github.Annotation) error {
 	conclusion, title := github.ConclusionSuccess, "Image "+res.Target+" built"
 	if res.Image != nil && res.Image.Size != nil {
-		title += ": " + report.HumanBytes(*res.Image.Size)
+		title += ": " + text.HumanBytes(*res.Image.Size)
 		if d := targetDelta(res); d != "" {
 			title += " (" + d + ")"
 		}
@@ -256,7 +257,7 @@ func (r *reporter) completeImage(ctx context.Context, c *github.Checks, res *res
 	case res.Result != result.Passed:
 		conclusion, title = github.ConclusionFailure, failureTitle(res)
 	}
-	out := github.Output{Title: report.TruncateBytes(title, maxTitleBytes), Summary: summary, Text: imageText(res, r.path, summary)}
+	out := github.Output{Title: text.TruncateBytes(title, maxTitleBytes), Summary: summary, Text: imageText(res, r.path, summary)}
 	return conclude(ctx, c, r.image, r.name(gate.PhaseImage), conclusion, out, anns)
 }
 
@@ -274,7 +275,7 @@ func failureTitle(res *result.Result) string {
 	f := res.Failure
 	if f == nil || f.Stage == "" {
 		if res.Error != "" {
-			return report.TruncateBytes("Failed: "+res.Error, 200)
+			return text.TruncateBytes("Failed: "+res.Error, 200)
 		}
 		return "Failed"
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/stagegate/stagegate/internal/options"
 	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/syncio"
 )
 
 // Exit codes, as the CLI's.
@@ -45,7 +46,7 @@ type Env struct {
 func Run(ctx context.Context, env Env) int {
 	// Workflow commands and the build log share one stream; whole writes
 	// never interleave.
-	stdout := &syncWriter{w: env.Stdout}
+	stdout := syncio.New(env.Stdout)
 	a := githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(stdout))
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	in, err := ReadInputs(a, workspace)
@@ -167,22 +168,14 @@ func reportingInputs(a *githubactions.Action) *Inputs {
 	return &Inputs{Token: a.GetInput("github-token"), CheckName: cmp.Or(a.GetInput("check-name"), "stagegate"), Annotations: true}
 }
 
-// inputError names the input behind a usage or planning error.
+// inputError names the input behind a usage or planning error: the option
+// the error carries, as the action's user sets it.
 func inputError(err error) error {
 	var usage *gate.UsageError
 	if errors.As(err, &usage) && usage.Option != "" {
 		if name := optionName(usage.Option); name != "" {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		return err
-	}
-	// The Dockerfile's plan: its errors start with what they are about.
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "test target"):
-		return fmt.Errorf("%s: %w", optionName("test-target"), err)
-	case strings.HasPrefix(msg, "target"):
-		return fmt.Errorf("%s: %w", optionName("target"), err)
 	}
 	return err
 }
@@ -347,16 +340,4 @@ func writeOutputs(a *githubactions.Action, getenv func(string) string, res *resu
 			return
 		}
 	}
-}
-
-// syncWriter serialises writes from the build's display and the action.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

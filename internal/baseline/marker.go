@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // The figures travel at the end of the image check's output.text inside an
@@ -52,19 +52,19 @@ func targetFirst(stages []Stage, target string) []Stage {
 	return out
 }
 
-// Embed appends the figures' comment to text, cutting text first so the
+// Embed appends the figures' comment to body, cutting body first so the
 // whole fits in limit bytes: the figures must survive GitHub's limit.
-func Embed(text string, s Snapshot, limit int) string {
+func Embed(body string, s Snapshot, limit int) string {
 	c := Comment(s)
 	room := limit - len(c) - 2
-	if len(text) > room {
+	if len(body) > room {
 		const note = "\n… (truncated)"
-		text = report.TruncateBytes(text, max(room-len(note), 0)) + note
+		body = text.TruncateBytes(body, max(room-len(note), 0)) + note
 	}
-	if text == "" {
+	if body == "" {
 		return c
 	}
-	return text + "\n\n" + c
+	return body + "\n\n" + c
 }
 
 // Extract finds the figures in a check run's text (or summary). ok is false

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/stagegate/stagegate/internal/report"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // Evaluate applies the budgets to every stage of res they name, in the
@@ -119,7 +119,7 @@ func (b Budget) format(v int64) string {
 		}
 		return fmt.Sprintf("%d layers", v)
 	}
-	return report.HumanBytes(v)
+	return text.HumanBytes(v)
 }
 
 func (b Budget) signed(v int64) string {

@@ -209,11 +209,7 @@ func readDefinitions(ctx context.Context, parts []*stageImage) error {
 		if p.ref == nil {
 			continue // an empty image (FROM scratch): nothing to send
 		}
-		st, err := p.ref.ToState()
-		if err != nil {
-			return fmt.Errorf("read the definition of a stage image: %w", err)
-		}
-		def, err := st.Marshal(ctx)
+		def, err := definitionOf(ctx, p.ref)
 		if err != nil {
 			return fmt.Errorf("read the definition of a stage image: %w", err)
 		}

@@ -34,11 +34,7 @@ func (n *stepNames) add(ctx context.Context, res *gateway.Result) {
 		if ref == nil {
 			return nil
 		}
-		st, err := ref.ToState()
-		if err != nil {
-			return err
-		}
-		def, err := st.Marshal(ctx)
+		def, err := definitionOf(ctx, ref)
 		if err != nil {
 			return err
 		}

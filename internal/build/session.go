@@ -4,206 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/tonistiigi/fsutil"
 )
-
-// Request is one staged build.
-type Request struct {
-	// ContextDir is the build context; DockerfilePath the Dockerfile's path.
-	ContextDir     string
-	DockerfilePath string
-	// Tests are the test stages, solved first and concurrently; Target is
-	// solved last, when they pass (or always, without FailFast).
-	Tests    []TestTarget
-	Target   string
-	FailFast bool
-	// TestPlatforms are the platforms test stages are built and run for;
-	// none means the builder's own, whatever Platforms says.
-	TestPlatforms []string
-
-	BuildArgs map[string]string
-	Labels    map[string]string
-	NoCache   bool
-	Platforms []string
-	// Exports receive the final target's result.
-	Exports []client.ExportEntry
-	// OnTarget, when set, is called before each target is solved. It may
-	// be called from several goroutines at once.
-	OnTarget func(target string, test bool)
-
-	// CacheImports and CacheExports are cache backends (buildx's cache-from
-	// and cache-to); cache is exported by the main build only.
-	CacheImports []client.CacheOptionsEntry
-	CacheExports []client.CacheOptionsEntry
-	// Session holds what the builder may ask the client for: registry
-	// credentials, secrets, SSH agents.
-	Session []session.Attachable
-	// FrontendAttrs are further frontend options (named contexts, attestations).
-	FrontendAttrs map[string]string
-	// ExtraLocals are further local directories by name (named contexts).
-	ExtraLocals map[string]string
-	// TargetContexts are named contexts that are stages of the Dockerfile
-	// (name -> frontend target).
-	TargetContexts map[string]string
-	// Attestations ("attest:provenance", "attest:sbom") for the final image:
-	// BuildKit adds them to the build's result, so they are options of the
-	// main build rather than of a frontend solve.
-	Attestations map[string]string
-	// StageExports, when set, is called once the targets were solved, with
-	// those that were and whether the final target goes to Exports. The
-	// exports of stage images it returns are made beside the build
-	// (Outcome.StageExports).
-	StageExports func(solved []string, exported bool) []StageExportRequest
-}
-
-// TestTarget is a test stage and how its tests run.
-type TestTarget struct {
-	// Target is the stage's frontend target name.
-	Target string
-	// Run: after building the stage, run its image's entrypoint and command
-	// in a container inside BuildKit and take the exit code as the verdict.
-	Run bool
-	// Env is added to the image's environment for the run.
-	Env []string
-	// Network gives the run the host's network; without it, it has none.
-	Network bool
-	// Timeout bounds the run; zero means no bound.
-	Timeout time.Duration
-	// Reports are paths or globs (in the last path element) of test
-	// reports to read from the stage's filesystem after it ran.
-	Reports []string
-	// Output receives the run's stdout and stderr.
-	Output io.Writer
-}
-
-// frontendOpt is what the dockerfile frontend is asked to build, for the
-// request's platforms.
-func (r *Request) frontendOpt(target string) map[string]string {
-	return r.frontendOptFor(target, r.Platforms)
-}
-
-// frontendOptFor is frontendOpt for the given platforms (none: the builder's).
-func (r *Request) frontendOptFor(target string, platforms []string) map[string]string {
-	opt := map[string]string{
-		"filename": filepath.Base(r.DockerfilePath),
-		"target":   target,
-	}
-	for k, v := range r.BuildArgs {
-		opt["build-arg:"+k] = v
-	}
-	for k, v := range r.Labels {
-		opt["label:"+k] = v
-	}
-	if r.NoCache {
-		opt["no-cache"] = ""
-	}
-	if len(platforms) > 0 {
-		opt["platform"] = strings.Join(platforms, ",")
-	}
-	for k, v := range r.FrontendAttrs {
-		opt[k] = v
-	}
-	return opt
-}
-
-// Job is one staged build: every solve of the run (tests, final target,
-// stage exports, checks) asks the frontend for the same build context input.
-// The tests and the final target are solved inside one client.Build, so the
-// context is transferred once for them and shared stages are built once.
-type Job struct {
-	b          *Builder
-	req        Request
-	locals     map[string]fsutil.FS
-	contextDef *pb.Definition
-	// names are the step names of the targets solved (stepNames).
-	names stepNames
-}
-
-// NewJob prepares a build of req on b.
-func (b *Builder) NewJob(ctx context.Context, req Request) (*Job, error) {
-	contextFS, err := fsutil.NewFS(req.ContextDir)
-	if err != nil {
-		return nil, fmt.Errorf("open build context %s: %w", req.ContextDir, err)
-	}
-	dockerfileFS, err := fsutil.NewFS(filepath.Dir(req.DockerfilePath))
-	if err != nil {
-		return nil, fmt.Errorf("open Dockerfile directory: %w", err)
-	}
-	excludes, err := dockerignore(req.ContextDir, req.DockerfilePath)
-	if err != nil {
-		return nil, err
-	}
-	// No session ID: the source is read from whichever session runs the solve.
-	st := llb.Local("context",
-		llb.SharedKeyHint("context"),
-		llb.ExcludePatterns(excludes),
-		llb.WithCustomName("[internal] load build context"))
-	def, err := st.Marshal(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("define build context: %w", err)
-	}
-	locals := map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS}
-	for name, dir := range req.ExtraLocals {
-		fs, err := fsutil.NewFS(dir)
-		if err != nil {
-			return nil, fmt.Errorf("open build context %q at %s: %w", name, dir, err)
-		}
-		locals[name] = fs
-	}
-	return &Job{b: b, req: req, locals: locals, contextDef: def.ToPB()}, nil
-}
-
-// dockerignore reads the exclude patterns BuildKit would apply: the
-// Dockerfile's own <name>.dockerignore beside it, else the context's
-// .dockerignore. (The frontend applies none when it is given the context.)
-func dockerignore(contextDir, dockerfile string) ([]string, error) {
-	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(contextDir, ".dockerignore")} {
-		f, err := os.Open(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		defer f.Close()
-		patterns, err := ignorefile.ReadAll(f)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		return patterns, nil
-	}
-	return nil, nil
-}
-
-// solveOpt is a client.Build's options. The shared key lets BuildKit reuse
-// its copy of the context from an earlier build and transfer only changes.
-func (s *Job) solveOpt(exports []client.ExportEntry) client.SolveOpt {
-	return client.SolveOpt{
-		// Never nil: client.solve copies cache attributes into a clone of
-		// it, and a clone of nil is nil (a panic with cache imports).
-		FrontendAttrs: map[string]string{},
-		Exports:       exports,
-		LocalMounts:   s.locals,
-		SharedKey:     sharedKey(s.req.ContextDir),
-		CacheImports:  s.req.CacheImports,
-		Session:       s.req.Session,
-	}
-}
 
 // Outcome is what happened to the targets of a build.
 type Outcome struct {
@@ -352,11 +161,7 @@ func (s *Job) exportCache(ctx context.Context, targets []string, exports []clien
 			if len(targets) == 1 {
 				return res, nil
 			}
-			ref, err := res.SingleRef()
-			if err != nil {
-				return nil, err
-			}
-			st, err := ref.ToState()
+			st, err := singleState(res)
 			if err != nil {
 				return nil, err
 			}
@@ -395,11 +200,7 @@ func (s *Job) solveTarget(ctx context.Context, c gateway.Client, target string, 
 		if err != nil {
 			return nil, err
 		}
-		st, err := ref.ToState()
-		if err != nil {
-			return nil, err
-		}
-		def, err := st.Marshal(ctx)
+		def, err := definitionOf(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -422,12 +223,21 @@ func (s *Job) solveTarget(ctx context.Context, c gateway.Client, target string, 
 	return res, nil
 }
 
-// sharedKey names this machine's copy of a context directory.
-func sharedKey(dir string) string {
-	abs, err := filepath.Abs(dir)
+// singleState is the LLB state of a result's one reference, to build on.
+func singleState(res *gateway.Result) (llb.State, error) {
+	ref, err := res.SingleRef()
 	if err != nil {
-		abs = dir
+		return llb.State{}, err
 	}
-	host, _ := os.Hostname()
-	return digest.FromString(host + "\x00" + abs).Encoded()[:32]
+	return ref.ToState()
+}
+
+// definitionOf is the LLB definition a solved reference came with: the
+// steps that made it, to read or to hand to another solve as an input.
+func definitionOf(ctx context.Context, ref gateway.Reference) (*llb.Definition, error) {
+	st, err := ref.ToState()
+	if err != nil {
+		return nil, err
+	}
+	return st.Marshal(ctx)
 }

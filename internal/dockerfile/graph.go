@@ -621,6 +621,26 @@ type Plan struct {
 	Stages []*Stage
 }
 
+// PlanError is a plan that its options make impossible (a target that is no
+// stage, a test pattern that matches none). Option is the field of
+// PlanOptions at fault, so that a front end can name the setting its user
+// set; the message names the value.
+type PlanError struct {
+	Option PlanOption
+	Err    error
+}
+
+func (e *PlanError) Error() string { return e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// PlanOption names a field of PlanOptions.
+type PlanOption string
+
+const (
+	PlanTarget       PlanOption = "Target"
+	PlanTestPatterns PlanOption = "TestPatterns"
+)
+
 // PlanOptions are the choices a run makes about what to build.
 type PlanOptions struct {
 	// Target is the final stage (name or index); empty means the last stage
@@ -671,7 +691,7 @@ func (g *Graph) Plan(opts PlanOptions) (*Plan, error) {
 	if opts.Target != "" {
 		st, ok := g.Stage(opts.Target)
 		if !ok {
-			return nil, fmt.Errorf("target %q: %s has no such stage; its stages are: %s", opts.Target, g.File, strings.Join(g.Names(), ", "))
+			return nil, &PlanError{Option: PlanTarget, Err: fmt.Errorf("target %q: %s has no such stage; its stages are: %s", opts.Target, g.File, strings.Join(g.Names(), ", "))}
 		}
 		p.Target, p.TargetReason = st, "named as the target"
 	}
@@ -681,7 +701,7 @@ func (g *Graph) Plan(opts PlanOptions) (*Plan, error) {
 	case len(nonEmpty(opts.TestPatterns)) > 0:
 		tests, err := g.selectTests(opts.TestPatterns)
 		if err != nil {
-			return nil, err
+			return nil, &PlanError{Option: PlanTestPatterns, Err: err}
 		}
 		p.Tests = tests
 	default:

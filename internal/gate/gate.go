@@ -4,14 +4,13 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -19,10 +18,12 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stagegate/stagegate/internal/assemble"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/progress"
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/testreport"
 )
 
 // Config is one run's configuration, from flags or action inputs.
@@ -197,9 +198,24 @@ func Prepare(cfg *Config) (*dockerfile.Plan, error) {
 	}
 	plan, err := g.Plan(dockerfile.PlanOptions{Target: cfg.Target, TestPatterns: cfg.TestTargets, TestMode: cfg.TestMode})
 	if err != nil {
+		var planErr *dockerfile.PlanError
+		if errors.As(err, &planErr) {
+			return nil, &UsageError{Option: planFlag(planErr.Option), Err: err}
+		}
 		return nil, &UsageError{Err: err}
 	}
 	return plan, nil
+}
+
+// planFlag is the CLI's flag that sets a plan option.
+func planFlag(o dockerfile.PlanOption) string {
+	switch o {
+	case dockerfile.PlanTarget:
+		return "target"
+	case dockerfile.PlanTestPatterns:
+		return "test-target"
+	}
+	return ""
 }
 
 // Run prepares the plan and executes it (see Execute). A Dockerfile that does
@@ -218,11 +234,7 @@ func Run(ctx context.Context, cfg *Config) (*result.Result, error) {
 
 // DockerfileFailure is the result of a run whose Dockerfile does not parse.
 func DockerfileFailure(cfg *Config, dfErr *dockerfile.Error) *result.Result {
-	return &result.Result{
-		Result: result.Failed, File: cfg.DockerfilePath(), Context: cfg.ContextDir, StartedAt: time.Now().UTC(),
-		TestTargets: []result.TestTarget{}, Stages: []result.Stage{}, Error: dfErr.Error(),
-		Failure: &result.Failure{File: cfg.DockerfilePath(), Line: dfErr.Line, EndLine: max(dfErr.EndLine, dfErr.Line), Message: dfErr.Err.Error(), LogTail: []string{}},
-	}
+	return assemble.DockerfileFailure(cfg.DockerfilePath(), cfg.ContextDir, time.Now().UTC(), dfErr)
 }
 
 // Execute builds and measures what the plan says; it returns a result
@@ -231,32 +243,15 @@ func DockerfileFailure(cfg *Config, dfErr *dockerfile.Error) *result.Result {
 // a UsageError or when no builder could be reached.
 func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.Result, error) {
 	started := time.Now()
-	if st, err := os.Stat(cfg.ContextDir); err != nil || !st.IsDir() {
-		return nil, optionErrorf("context", "build context %q is not a directory", cfg.ContextDir)
+	if err := checkPlan(cfg, plan); err != nil {
+		return nil, err
 	}
-	g := plan.Graph
-	res := &result.Result{
-		File:        cfg.DockerfilePath(),
-		Context:     cfg.ContextDir,
-		StartedAt:   started.UTC(),
-		TestTargets: []result.TestTarget{},
-		Stages:      []result.Stage{},
-	}
-	defer func() { res.Duration = time.Since(started).Seconds() }()
-	describePlan(res, plan)
-	for _, st := range plan.Stages {
-		if st.BaseError != "" {
-			return nil, &UsageError{Option: "build-arg", Err: fmt.Errorf("%s:%d: %s", g.File, st.Line, st.BaseError)}
-		}
-	}
-	if res.NoTests == result.NoTestsFound && cfg.RequireTests {
-		untested(res, plan, cfg.option("test-target"))
+	run := assemble.Run{File: cfg.DockerfilePath(), Context: cfg.ContextDir, StartedAt: started.UTC()}
+	if len(plan.Tests) == 0 && !plan.TestsOff && cfg.RequireTests {
+		res := assemble.Untested(plan, run, cfg.option("test-target"))
+		res.Duration = time.Since(started).Seconds()
 		return res, nil
 	}
-	if res.NoTests == result.NoTestsFound {
-		res.Warnings = append(res.Warnings, "no test stage found: the image was built without tests (tests are not required)")
-	}
-
 	if err := checkPushCredentials(cfg); err != nil {
 		return nil, err
 	}
@@ -265,11 +260,58 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 		return nil, err
 	}
 	defer b.Close()
-	res.Builder = b.Address
 
 	redactor := cfg.redactor()
 	testOut := redactor.Writer(outOrDiscard(cfg.Out))
 	defer testOut.Close()
+	progressOut := redactor.Writer(outOrDiscard(cfg.Out))
+	defer progressOut.Close()
+	bt, err := runBuild(ctx, cfg, plan, b, testOut, progressOut)
+	if err != nil {
+		return nil, err
+	}
+	res := assemble.Result(plan, bt.report(ctx, cfg, plan, b, run))
+	if !cfg.SkipSizes {
+		measureSizes(ctx, cfg, plan.Graph, b, bt.features, bt.job, res, bt.outcome)
+	}
+	redactResult(redactor, res)
+	res.Duration = time.Since(started).Seconds()
+	return res, nil
+}
+
+// checkPlan fails, before anything is built, a plan that cannot be built
+// where the configuration says: no context folder, or a base image that
+// does not expand.
+func checkPlan(cfg *Config, plan *dockerfile.Plan) error {
+	if st, err := os.Stat(cfg.ContextDir); err != nil || !st.IsDir() {
+		return optionErrorf("context", "build context %q is not a directory", cfg.ContextDir)
+	}
+	for _, st := range plan.Stages {
+		if st.BaseError != "" {
+			return &UsageError{Option: "build-arg", Err: fmt.Errorf("%s:%d: %s", plan.Graph.File, st.Line, st.BaseError)}
+		}
+	}
+	return nil
+}
+
+// built is what a build left behind: the job, whose images are measured
+// after it, the status stream's figures and the build's outcome.
+type built struct {
+	features build.Features
+	job      *build.Job
+	tracker  *progress.Tracker
+	outcome  *build.Outcome
+	// displayErr is the progress display's error, if any.
+	displayErr error
+}
+
+// runBuild builds the plan on b: the test stages then the final target, in
+// one job, showing its progress on progressOut (test runs print to testOut),
+// within the configured timeout, and pushes the image through the Docker
+// Engine when its builder cannot. A failed build is in the outcome; the
+// error is for a build that could not start.
+func runBuild(ctx context.Context, cfg *Config, plan *dockerfile.Plan, b *build.Builder, testOut, progressOut io.Writer) (*built, error) {
+	g := plan.Graph
 	features, err := b.Features(ctx)
 	if err != nil {
 		return nil, err
@@ -291,14 +333,8 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 		soleStage = g.Stages[0].Name
 	}
 	tracker := progress.NewTracker(soleStage)
-	redacted := redactor.Writer(outOrDiscard(cfg.Out))
-	defer redacted.Close()
-	out := io.Writer(redacted)
-	mode := cfg.Progress
-	if mode == "" {
-		mode = progressui.AutoMode
-	}
-	display, err := progressui.NewDisplay(out, mode)
+	mode := cmp.Or(cfg.Progress, progressui.AutoMode)
+	display, err := progressui.NewDisplay(progressOut, mode)
 	if err != nil {
 		return nil, optionErrorf("progress", "progress %q: %w", mode, err)
 	}
@@ -321,47 +357,66 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 		}
 	}
 	cancelBuild()
-	if err := waitDisplay(); err != nil && outcome.Err == nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("progress display: %v", err))
-	}
-
+	displayErr := waitDisplay()
 	tracker.UseNames(outcome.StepNames)
-	res.Stages = stageResults(plan, tracker, outcome, len(cfg.Platforms) > 1)
-	res.Result = result.Passed
-	res.Failures = failures(g, tracker, outcome, res.File)
-	if len(res.Failures) > 0 {
-		res.Result = result.Failed
-		res.Failure = &res.Failures[0]
-		res.Error = res.Failure.Message
-		for _, f := range res.Failures {
-			if s := res.Stage(f.Stage); s != nil {
-				s.Status = result.StatusFailed
-			}
+	return &built{features: features, job: job, tracker: tracker, outcome: outcome, displayErr: displayErr}, nil
+}
+
+// report is what the build reported, as the result is assembled from: run
+// (where and when) completed with the stages' figures, the failures pinned
+// to their steps, the test stages' outcomes and the final image, which is
+// looked up in the Docker Engine it was loaded into.
+func (bt *built) report(ctx context.Context, cfg *Config, plan *dockerfile.Plan, b *build.Builder, run assemble.Run) assemble.Run {
+	g, out := plan.Graph, bt.outcome
+	run.Builder = b.Address
+	run.TestReports, run.RequireTests = cfg.TestReports, cfg.RequireTests
+	run.GoModule = goModule(cfg.ContextDir)
+	for _, name := range out.Solved {
+		run.Solved = append(run.Solved, stageOf(g, name))
+	}
+	run.Stats = bt.tracker.Stages()
+	if len(cfg.Platforms) > 1 {
+		run.PlatformStats = bt.tracker.PlatformStages(platforms.DefaultString())
+	}
+	run.Failures = failures(g, bt.tracker, out, run.File)
+	run.Tests = map[string]*build.TestOutcome{}
+	for _, to := range out.Tests {
+		if to != nil {
+			run.Tests[stageOf(g, to.Target).Name] = to
 		}
 	}
-	if outcome.Response != nil {
-		res.Image = imageResult(cfg, outcome.Response)
-		if cfg.Load && features.Load != build.NoLoad && len(cfg.Tags) > 0 {
+	run.Checks = bt.tracker.Warnings()
+
+	if bt.displayErr != nil && out.Err == nil {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("progress display: %v", bt.displayErr))
+	}
+	if out.Response != nil {
+		run.Image = imageResult(cfg, out.Response)
+		if cfg.Load && bt.features.Load != build.NoLoad && len(cfg.Tags) > 0 {
 			if id, err := loadedImageID(ctx, b.Driver, cfg.Tags[0]); err == nil {
-				res.Image.ImageID = id
+				run.Image.ImageID = id
 			} else {
-				res.Warnings = append(res.Warnings, err.Error())
+				run.Warnings = append(run.Warnings, err.Error())
 			}
 		}
 	}
-	if outcome.CacheErr != nil {
-		res.Warnings = append(res.Warnings, build.Explain(outcome.CacheErr).Error())
+	if out.CacheErr != nil {
+		run.Warnings = append(run.Warnings, build.Explain(out.CacheErr).Error())
 	}
-	testResults(plan, cfg, res, outcome)
-	if ctx.Err() != nil && outcome.Err != nil {
-		interrupted(res, tracker, message(outcome.Err))
+	if ctx.Err() != nil && out.Err != nil {
+		run.Interrupted = message(out.Err)
 	}
-	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
-	if !cfg.SkipSizes {
-		measureSizes(ctx, cfg, g, b, features, job, res, outcome)
+	return run
+}
+
+// goModule is the Go module path of the build context, "" when it is none:
+// test reports name Go files by package path, resolved against it.
+func goModule(contextDir string) string {
+	gomod, err := os.ReadFile(filepath.Join(contextDir, "go.mod"))
+	if err != nil {
+		return ""
 	}
-	redactResult(redactor, res)
-	return res, nil
+	return testreport.ModulePath(gomod)
 }
 
 // frontendTarget is the name the dockerfile frontend knows a stage by: its
@@ -383,174 +438,6 @@ func stageOf(g *dockerfile.Graph, target string) *dockerfile.Stage {
 		return st
 	}
 	return g.Stages[len(g.Stages)-1]
-}
-
-// stageResults turns the stream's per-stage stats into result rows for every
-// stage the plan reaches.
-func stageResults(plan *dockerfile.Plan, tr *progress.Tracker, out *build.Outcome, multiPlatform bool) []result.Stage {
-	g := plan.Graph
-	var solved []*dockerfile.Stage
-	for _, name := range out.Solved {
-		solved = append(solved, stageOf(g, name))
-	}
-	built := map[int]bool{}
-	for _, st := range g.Reach(solved...) {
-		built[st.Index] = true
-	}
-	rows := make([]result.Stage, 0, len(plan.Stages))
-	if !multiPlatform {
-		stats := tr.Stages()
-		for _, st := range plan.Stages {
-			rows = append(rows, stageRow(Describe(plan, st), stats[st.Name], built[st.Index]))
-		}
-		return rows
-	}
-	byPlatform := map[string]map[string]*progress.StageStats{}
-	for k, s := range tr.PlatformStages(platforms.DefaultString()) {
-		if byPlatform[k.Stage] == nil {
-			byPlatform[k.Stage] = map[string]*progress.StageStats{}
-		}
-		byPlatform[k.Stage][k.Platform] = s
-	}
-	for _, st := range plan.Stages {
-		ps := slices.Sorted(maps.Keys(byPlatform[st.Name]))
-		if len(ps) == 0 {
-			rows = append(rows, stageRow(Describe(plan, st), nil, built[st.Index]))
-			continue
-		}
-		for _, p := range ps {
-			row := Describe(plan, st)
-			row.Platform = p
-			rows = append(rows, stageRow(row, byPlatform[st.Name][p], built[st.Index]))
-		}
-	}
-	return rows
-}
-
-// stageRow completes a stage's row from what the status stream said of it.
-func stageRow(row result.Stage, s *progress.StageStats, built bool) result.Stage {
-	switch {
-	case s != nil && s.Failed != nil:
-		row.Status = result.StatusFailed
-	case s != nil && s.Done:
-		row.Status = result.StatusPassed
-		if !s.Ran && s.Steps > 0 && s.CachedSteps == s.Steps {
-			row.Status = result.StatusCached
-		}
-	case built:
-		// A target that was solved had every stage it reaches built, even
-		// when the status stream did not say so of each step: BuildKit may
-		// have merged a step into another build's step of another name,
-		// and then tells this build only of that one (see
-		// progress.Tracker's steps). And a stage with no step of its own
-		// (FROM another stage, then only metadata instructions) is built
-		// when its target is.
-		row.Status = result.StatusPassed
-	case s != nil:
-		row.Status = result.StatusCancelled
-	default:
-		row.Status = result.StatusSkipped
-	}
-	if s != nil {
-		row.Duration = s.Duration.Seconds()
-		if !s.Started.IsZero() {
-			row.StartedAt, row.CompletedAt = ptr(s.Started.UTC()), ptr(s.Ended.UTC())
-		}
-		row.Steps = s.Steps
-		row.CachedSteps = s.CachedSteps
-	}
-	return row
-}
-
-// Describe is a stage's result row before anything is built: where it is,
-// what it stands on and why the plan builds it.
-func Describe(plan *dockerfile.Plan, st *dockerfile.Stage) result.Stage {
-	g := plan.Graph
-	row := result.Stage{
-		Name:    st.Name,
-		Index:   st.Index,
-		Line:    st.Line,
-		EndLine: st.EndLine,
-		Base:    st.Base,
-	}
-	if st.BaseStage >= 0 {
-		row.BaseStage = g.Stages[st.BaseStage].Name
-	}
-	for _, d := range st.Deps {
-		if d.Stage >= 0 && !slices.Contains(row.DependsOn, g.Stages[d.Stage].Name) {
-			row.DependsOn = append(row.DependsOn, g.Stages[d.Stage].Name)
-		}
-	}
-	if _, ok := plan.Test(st); ok {
-		row.Roles = append(row.Roles, result.RoleTest)
-	}
-	if st == plan.Target {
-		row.Roles = append(row.Roles, result.RoleTarget)
-	}
-	if len(row.Roles) == 0 && slices.Contains(plan.Stages, st) {
-		row.Roles = []result.Role{result.RoleDep}
-	}
-	for _, t := range append(plan.TestStages(), plan.Target) {
-		if slices.Contains(g.Reach(t), st) && !slices.Contains(row.ReachedBy, t.Name) {
-			row.ReachedBy = append(row.ReachedBy, t.Name)
-		}
-	}
-	return row
-}
-
-// PlanResult is the plan as a report shows it, with a row for every stage
-// of the Dockerfile (what `stagegate stages --format json` prints).
-func PlanResult(plan *dockerfile.Plan) result.Plan {
-	var res result.Result
-	describePlan(&res, plan)
-	res.File = plan.Graph.File
-	res.Stages = make([]result.Stage, 0, len(plan.Graph.Stages))
-	for _, st := range plan.Graph.Stages {
-		res.Stages = append(res.Stages, Describe(plan, st))
-	}
-	return res.Plan()
-}
-
-// describePlan puts the plan's choices into the result: the target, the
-// test stages and the candidates that were not picked, each with its reason.
-func describePlan(res *result.Result, plan *dockerfile.Plan) {
-	res.Target, res.TargetReason = plan.Target.Name, plan.TargetReason
-	res.TestTargets = make([]result.TestTarget, 0, len(plan.Tests))
-	for _, t := range plan.Tests {
-		res.TestTargets = append(res.TestTargets, result.TestTarget{Name: t.Name, Reason: t.Reason, Mode: result.TestMode(t.Mode)})
-	}
-	res.Rejected = nil
-	for _, c := range plan.Rejected {
-		res.Rejected = append(res.Rejected, result.Candidate{Name: c.Name, Line: c.Line, Reason: c.Reason})
-	}
-	switch {
-	case plan.TestsOff:
-		res.NoTests = result.NoTestsOff
-	case len(plan.Tests) == 0:
-		res.NoTests = result.NoTestsFound
-	}
-}
-
-// untested fails a run that requires tests and has no test stage, before
-// anything is built, with the one-line fix naming option (how the user names
-// the test targets). The failure points at the stage that came closest (the
-// first candidate not picked), else at the Dockerfile's first line.
-func untested(res *result.Result, plan *dockerfile.Plan, option string) {
-	res.Result = result.Failed
-	res.Error = fmt.Sprintf("no test stage found: name the test stages with %s, or set it to %q to build without tests", option, dockerfile.NoTests)
-	line, msg := 1, res.Error
-	if len(plan.Rejected) > 0 {
-		c := plan.Rejected[0]
-		line = c.Line
-		msg += fmt.Sprintf(". Stage %s looked like one: %s", c.Name, c.Reason)
-	}
-	res.Failure = &result.Failure{File: res.File, Line: line, EndLine: line, Message: msg, LogTail: []string{}}
-	res.Failures = []result.Failure{*res.Failure}
-	for _, st := range plan.Stages {
-		row := Describe(plan, st)
-		row.Status = result.StatusSkipped
-		res.Stages = append(res.Stages, row)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }

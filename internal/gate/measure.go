@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	"github.com/stagegate/stagegate/internal/assemble"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
 	"github.com/stagegate/stagegate/internal/result"
@@ -108,7 +109,7 @@ func solvedImages(cfg *Config, g *dockerfile.Graph, plan *dockerfile.Plan, solve
 		t := stageOf(g, name)
 		if len(cfg.Platforms) <= 1 {
 			for _, st := range g.Reach(t) {
-				row := Describe(plan, st)
+				row := assemble.Describe(plan, st)
 				add(st, stagePlatform(cfg, &row))
 			}
 			continue

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
+	"github.com/stagegate/stagegate/internal/syncio"
 )
 
 // newRequest is what the builder is asked to do for a plan: the targets as
@@ -72,7 +73,7 @@ func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *doc
 			Network: cfg.TestNetwork,
 			Timeout: cfg.TestTimeout,
 			Reports: cfg.TestReports,
-			Output:  &prefixWriter{w: testOut, prefix: "[test " + t.Name + "] "},
+			Output:  syncio.New(&prefixWriter{w: testOut, prefix: "[test " + t.Name + "] "}),
 		})
 	}
 	return req, nil

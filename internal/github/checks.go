@@ -217,7 +217,7 @@ func (c *Checks) createOptions(name string) gh.CreateCheckRunOptions {
 	if c.ev.RunURL != "" && validURL(c.ev.RunURL) {
 		opts.DetailsURL = gh.String(c.ev.RunURL)
 	}
-	if id := strings.TrimSpace(text(c.externalID)); id != "" {
+	if id := strings.TrimSpace(validText(c.externalID)); id != "" {
 		opts.ExternalID = gh.String(id)
 	}
 	return opts
@@ -313,7 +313,7 @@ func newRun(cr *gh.CheckRun, name string) *Run {
 }
 
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(text(name))
+	name = strings.TrimSpace(validText(name))
 	if name == "" {
 		return "", errors.New("github: a check run needs a name")
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/stagegate/stagegate/internal/report"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // GitHub's limits on check runs.
@@ -48,8 +48,8 @@ type Output struct {
 	Title, Summary, Text string
 }
 
-// text makes s valid UTF-8 without NUL bytes.
-func text(s string) string {
+// validText makes s valid UTF-8 without NUL bytes.
+func validText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.ReplaceAll(s, "\x00", "")
 }
@@ -81,24 +81,24 @@ func truncateBytes(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	return report.TruncateBytes(s, max-len(truncatedNote)) + truncatedNote
+	return text.TruncateBytes(s, max-len(truncatedNote)) + truncatedNote
 }
 
 // cleanOutput fills and cuts an output so GitHub accepts it: title and
 // summary are required, summary and text are limited in bytes. They are
-// Markdown, cut as the step summary is (report.TruncateMarkdown), so a cut
+// Markdown, cut as the step summary is (text.TruncateMarkdown), so a cut
 // inside a code block does not leave the note in it. fallback titles an
 // output that has none.
 func cleanOutput(out Output, fallback string) Output {
-	out.Title = strings.TrimSpace(truncateRunes(text(out.Title), MaxTitleRunes))
+	out.Title = strings.TrimSpace(truncateRunes(validText(out.Title), MaxTitleRunes))
 	if out.Title == "" {
 		out.Title = fallback
 	}
-	out.Summary = report.TruncateMarkdown(text(out.Summary), MaxOutputBytes, truncatedNote)
+	out.Summary = text.TruncateMarkdown(validText(out.Summary), MaxOutputBytes, truncatedNote)
 	if strings.TrimSpace(out.Summary) == "" {
 		out.Summary = out.Title
 	}
-	out.Text = report.TruncateMarkdown(text(out.Text), MaxOutputBytes, truncatedNote)
+	out.Text = text.TruncateMarkdown(validText(out.Text), MaxOutputBytes, truncatedNote)
 	return out
 }
 
@@ -114,15 +114,15 @@ func cleanAnnotation(a Annotation, workspace string) Annotation {
 		a.EndColumn = max(a.EndColumn, a.StartColumn)
 	}
 	a.Level = cleanLevel(a.Level)
-	a.Title = strings.TrimSpace(truncateRunes(text(a.Title), MaxTitleRunes))
-	a.Message = truncateBytes(text(a.Message), MaxMessageBytes)
+	a.Title = strings.TrimSpace(truncateRunes(validText(a.Title), MaxTitleRunes))
+	a.Message = truncateBytes(validText(a.Message), MaxMessageBytes)
 	if strings.TrimSpace(a.Message) == "" {
 		a.Message = a.Title
 	}
 	if a.Message == "" {
 		a.Message = "(no message)"
 	}
-	a.RawDetails = truncateBytes(text(a.RawDetails), MaxMessageBytes)
+	a.RawDetails = truncateBytes(validText(a.RawDetails), MaxMessageBytes)
 	return a
 }
 
@@ -140,7 +140,7 @@ func cleanLevel(level string) string {
 
 // cleanPath makes p relative to the repository root with "/" separators.
 func cleanPath(p, workspace string) string {
-	p = strings.ReplaceAll(text(strings.TrimSpace(p)), "\\", "/")
+	p = strings.ReplaceAll(validText(strings.TrimSpace(p)), "\\", "/")
 	if ws := strings.TrimRight(strings.ReplaceAll(workspace, "\\", "/"), "/"); ws != "" && path.IsAbs(p) {
 		if rel, ok := strings.CutPrefix(path.Clean(p), ws+"/"); ok {
 			p = rel

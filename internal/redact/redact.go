@@ -7,7 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
+
+	"github.com/stagegate/stagegate/internal/syncio"
 )
 
 // Mask replaces secret values.
@@ -69,11 +70,12 @@ func (r *Redactor) Strings(list []string) []string {
 // only, so a secret split across two writes is still masked; Close writes
 // what is left.
 func (r *Redactor) Writer(w io.Writer) io.WriteCloser {
-	return &writer{r: r, w: w}
+	return syncio.New(&writer{r: r, w: w})
 }
 
+// writer is what Writer returns, inside a syncio.Writer that serialises
+// its writes.
 type writer struct {
-	mu  sync.Mutex
 	r   *Redactor
 	w   io.Writer
 	buf []byte
@@ -83,8 +85,6 @@ type writer struct {
 const maxPending = 1 << 20
 
 func (w *writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	i := bytes.LastIndexAny(w.buf, "\n\r")
 	if i < 0 && len(w.buf) < maxPending {
@@ -102,8 +102,6 @@ func (w *writer) Write(p []byte) (int, error) {
 }
 
 func (w *writer) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if len(w.buf) == 0 {
 		return nil
 	}

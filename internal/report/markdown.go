@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // MaxMarkdownBytes is GitHub's limit on a step summary; Markdown always
@@ -50,7 +51,7 @@ func Markdown(w io.Writer, r *result.Result) error {
 	}
 	out := b.Bytes()
 	if len(out) >= MaxMarkdownBytes {
-		out = []byte(TruncateMarkdown(b.String(), MaxMarkdownBytes-1, truncatedNote))
+		out = []byte(text.TruncateMarkdown(b.String(), MaxMarkdownBytes-1, truncatedNote))
 	}
 	_, err := w.Write(out)
 	return err
@@ -66,7 +67,7 @@ var markdownTemplate = template.Must(template.New("summary").Funcs(template.Func
 	"cached": cachedSteps,
 	"size":   optBytes,
 	"delta":  optDelta,
-	"dur":    HumanDuration,
+	"dur":    text.HumanDuration,
 }).Parse(`## {{if eq .Verdict "passed"}}✅{{else if eq .Verdict "failed"}}❌{{else if eq .Verdict "cancelled"}}🚫{{else}}❔{{end}} stagegate: {{cell .Verdict}}
 
 {{.Summary}}
@@ -198,7 +199,7 @@ func summary(r *result.Result) string {
 	} else {
 		parts = append(parts, "no test stage")
 	}
-	parts = append(parts, HumanDuration(r.Duration))
+	parts = append(parts, text.HumanDuration(r.Duration))
 	if r.File != "" {
 		parts = append(parts, code(r.File))
 	}
@@ -469,5 +470,5 @@ func testsViews(r *result.Result) []testsView {
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return TruncateBytes(line, 300)
+	return text.TruncateBytes(line, 300)
 }

@@ -268,44 +268,6 @@ func TestMarkdownGraphTooLargeForMermaid(t *testing.T) {
 	}
 }
 
-func TestTruncateMarkdown(t *testing.T) {
-	logLines := strings.Repeat("log line ü\n", 100)
-	tests := []struct {
-		name, doc string
-		limit     int
-		wantEnd   string // what the document ends with, before the note
-	}{
-		{"fits", "short", 500, ""},
-		{"cut at a line end", strings.Repeat("line ü\n", 1000), 500, "line ü"},
-		{"no line end: cut at a rune", strings.Repeat("ü", 1000), 500, "ü"},
-		{"cut inside a fence", "## failed\n\n```text\n" + logLines + "```\n\nafter", 500, "log line ü\n```"},
-		{"cut inside a longer fence", "````text\n```\n" + logLines + "````\n", 500, "log line ü\n````"},
-		{"cut after a closed fence", "```\ncode\n```\n" + strings.Repeat("text\n", 200), 500, "text"},
-		{"room for the note only", strings.Repeat("x", 100), len(truncatedNote), ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := TruncateMarkdown(tc.doc, tc.limit, truncatedNote)
-			if len(got) > tc.limit || !utf8.ValidString(got) {
-				t.Fatalf("%d bytes (limit %d), valid UTF-8 %v", len(got), tc.limit, utf8.ValidString(got))
-			}
-			if len(tc.doc) <= tc.limit {
-				if got != tc.doc {
-					t.Errorf("a document that fits was changed: %q", got)
-				}
-				return
-			}
-			body, ok := strings.CutSuffix(got, truncatedNote)
-			if !ok || !strings.HasSuffix(body, tc.wantEnd) {
-				t.Errorf("got %q, want it to end with %q and the note", got, tc.wantEnd)
-			}
-			if f := openFence(body); f != "" {
-				t.Errorf("the note is inside the code block opened by %q", f)
-			}
-		})
-	}
-}
-
 func TestMarkdownTestsSection(t *testing.T) {
 	code := 1
 	r := &result.Result{Result: result.Failed, Target: "final", TestTargets: []result.TestTarget{{Name: "test", Reason: "named in the test targets", Mode: result.TestModeBuild}}, Stages: []result.Stage{{

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/stagegate/stagegate/internal/result"
+	"github.com/stagegate/stagegate/internal/text"
 )
 
 // Table prints the summary shown at the end of a build: one row per stage,
@@ -82,7 +83,7 @@ func verdictLine(r *result.Result) string {
 		}
 		what = append(what, "tests "+strings.Join(q, ", "))
 	}
-	line := "Result: " + strings.ToUpper(oneLine(verdict(r))) + " in " + HumanDuration(r.Duration)
+	line := "Result: " + strings.ToUpper(oneLine(verdict(r))) + " in " + text.HumanDuration(r.Duration)
 	if len(what) > 0 {
 		line += " (" + strings.Join(what, ", ") + ")"
 	}

@@ -1,4 +1,4 @@
-package gate
+package assemble
 
 import (
 	"strings"
@@ -7,9 +7,9 @@ import (
 	"github.com/stagegate/stagegate/internal/result"
 )
 
-// buildChecks turns BuildKit's Dockerfile check warnings into results, once
+// BuildChecks turns BuildKit's Dockerfile check warnings into results, once
 // each: every solve of the session reports them again.
-func buildChecks(file string, warnings []*client.VertexWarning) []result.BuildCheck {
+func BuildChecks(file string, warnings []*client.VertexWarning) []result.BuildCheck {
 	var out []result.BuildCheck
 	seen := map[string]bool{}
 	for _, w := range warnings {
