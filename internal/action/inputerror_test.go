@@ -48,3 +48,16 @@ func TestInputErrorNamesThePlanInput(t *testing.T) {
 		t.Errorf("an error with no option became %q", got)
 	}
 }
+
+// Every option the CLI names by its flag is named by its input, the TLS
+// options too (options.Names is the one table of both).
+func TestOptionNameIsTheInput(t *testing.T) {
+	for flag, want := range map[string]string{
+		"platform": `input "platforms"`, "tls-ca": `input "tls-ca"`, "tls-server-name": `input "tls-server-name"`,
+		"test-target": `input "test-targets"`, "no-such-flag": "",
+	} {
+		if got := optionName(flag); got != want {
+			t.Errorf("optionName(%q) = %q, want %q", flag, got, want)
+		}
+	}
+}

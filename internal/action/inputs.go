@@ -296,23 +296,11 @@ func insideWorkspace(name, value, path, workspace string) error {
 	return nil
 }
 
-// actionInputs maps the CLI's flags to the inputs that set the same option.
-var actionInputs = map[string]string{
-	"file":          "file",
-	"context":       "context",
-	"platform":      "platforms",
-	"target":        "target",
-	"test-target":   "test-targets",
-	"build-arg":     "build-args",
-	"build-context": "build-contexts",
-	"buildkit-host": "buildkit-host",
-	"builder":       "builder",
-}
-
 // optionName is how the action's user sets an option named by the CLI's
-// flag, for error messages: its input, or "" when there is none (TLS).
+// flag, for error messages: its input (options.Names), or "" when it has
+// none.
 func optionName(flag string) string {
-	if in, ok := actionInputs[flag]; ok {
+	if in := options.Input(flag); in != "" {
 		return fmt.Sprintf("input %q", in)
 	}
 	return ""
