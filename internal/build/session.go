@@ -43,7 +43,10 @@ type Request struct {
 	// Exports receive the final target's result.
 	Exports []client.ExportEntry
 	// OnTarget, when set, is called before each target is solved. It may
-	// be called from several goroutines at once.
+	// be called from several goroutines at once. It stays a callback: like
+	// the status channel, it only tells the caller how far the build got
+	// (the action starts a check per phase as it begins), and nothing it
+	// does changes what the build does next.
 	OnTarget func(target string, test bool)
 
 	// CacheImports and CacheExports are cache backends (buildx's cache-from
@@ -64,11 +67,9 @@ type Request struct {
 	// BuildKit adds them to the build's result, so they are options of the
 	// main build rather than of a frontend solve.
 	Attestations map[string]string
-	// StageExports, when set, is called once the targets were solved, with
-	// those that were and whether the final target goes to Exports. The
-	// exports of stage images it returns are made beside the build
-	// (Outcome.StageExports).
-	StageExports func(solved []string, exported bool) []StageExportRequest
+	// StageExports, when set, says which stage images are exported beside
+	// the build once the targets were solved (Outcome.StageExports).
+	StageExports *StageExportPlan
 }
 
 // TestTarget is a test stage and how its tests run.
@@ -221,7 +222,7 @@ type Outcome struct {
 	Err error
 	// CacheErr is a failed cache export; it does not fail the build.
 	CacheErr error
-	// StageExports are the exports Request.StageExports asked for.
+	// StageExports are the exports Request.StageExports planned.
 	StageExports []*StageExport
 	// StepNames are the names the solved targets' definitions give their
 	// vertices, by digest: this Dockerfile's names, where the status stream
@@ -233,9 +234,9 @@ type Outcome struct {
 // cannot hide a failing step, and each run when asked), then the final
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
-// build ends. With Request.StageExports, the exports of stage images it
-// names are made beside the build (Outcome.StageExports) before Build
-// returns.
+// build ends. With Request.StageExports, the stage images it names for the
+// targets solved are exported beside the build (Outcome.StageExports) before
+// Build returns.
 func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
@@ -256,7 +257,7 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		testErr = terr
 		if s.req.StageExports != nil {
 			// Started from here so that the main job is open while they solve.
-			beside = s.startBeside(ctx, s.req.StageExports(out.Solved, err == nil))
+			beside = s.startBeside(ctx, s.req.StageExports.Requests(out.Solved, err == nil))
 		}
 		return res, err
 	}, statusCh)

@@ -279,7 +279,7 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 		return nil, err
 	}
 	if !cfg.SkipSizes {
-		req.StageExports = stageExports(cfg, g, plan, features)
+		req.StageExports = sizingPlan(cfg, plan).Exports(features)
 	}
 	job, err := b.NewJob(ctx, req)
 	if err != nil {
@@ -358,7 +358,7 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 	}
 	res.BuildChecks = buildChecks(res.File, tracker.Warnings())
 	if !cfg.SkipSizes {
-		measureSizes(ctx, cfg, g, b, features, job, res, outcome)
+		measureSizes(ctx, cfg, plan, b, features, job, res, outcome)
 	}
 	redactResult(redactor, res)
 	return res, nil
