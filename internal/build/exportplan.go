@@ -55,21 +55,7 @@ func (p *StageExportPlan) Requests(solved []string, exported bool) []StageExport
 	if p == nil {
 		return nil
 	}
-	there := map[int]bool{}
-	var imgs, finals []int
-	for _, t := range solved {
-		for _, i := range p.Targets[t] {
-			if there[i] {
-				continue
-			}
-			there[i] = true
-			if exported && p.Images[i].Final {
-				finals = append(finals, i)
-			} else {
-				imgs = append(imgs, i)
-			}
-		}
-	}
+	imgs, finals := p.solved(solved, exported)
 	if p.OnePerExport {
 		var reqs []StageExportRequest
 		for _, i := range imgs {
@@ -82,13 +68,20 @@ func (p *StageExportPlan) Requests(solved []string, exported bool) []StageExport
 	if len(imgs) == 0 && len(finals) == 0 {
 		return nil
 	}
-	isThere := func(i int) bool { return there[i] }
-	isFinal := func(i int) bool { return slices.Contains(finals, i) }
+	// Sets, not lists: a Dockerfile may have hundreds of stages.
+	there, isFinal := map[int]bool{}, map[int]bool{}
+	for _, i := range imgs {
+		there[i] = true
+	}
+	for _, i := range finals {
+		there[i], isFinal[i] = true, true
+	}
+	final := func(i int) bool { return isFinal[i] }
 	var req StageExportRequest
 	for _, i := range imgs {
 		img := p.Images[i].StageImage
-		img.Export = !slices.ContainsFunc(p.Images[i].CoveredBy, isThere)
-		if img.Export && slices.ContainsFunc(p.Images[i].SharesStageWith, isFinal) {
+		img.Export = !slices.ContainsFunc(p.Images[i].CoveredBy, func(j int) bool { return there[j] })
+		if img.Export && slices.ContainsFunc(p.Images[i].SharesStageWith, final) {
 			continue // exported after the build
 		}
 		req.Images = append(req.Images, img)
@@ -105,4 +98,25 @@ func (p *StageExportPlan) Requests(solved []string, exported bool) []StageExport
 		req.Exports = p.Exports
 	}
 	return []StageExportRequest{req}
+}
+
+// solved are the images (indexes into Images) the targets solved built, each
+// once, in order: finals are the final images when the build exported the
+// final target, imgs the others.
+func (p *StageExportPlan) solved(solved []string, exported bool) (imgs, finals []int) {
+	seen := map[int]bool{}
+	for _, t := range solved {
+		for _, i := range p.Targets[t] {
+			if seen[i] {
+				continue
+			}
+			seen[i] = true
+			if exported && p.Images[i].Final {
+				finals = append(finals, i)
+			} else {
+				imgs = append(imgs, i)
+			}
+		}
+	}
+	return imgs, finals
 }

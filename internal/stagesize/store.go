@@ -40,23 +40,7 @@ func measureInStore(ctx context.Context, p Plan, imgs []Image, job *build.Job, m
 			beside[keyOf(img)] = true
 		}
 	}
-
-	// The rest, in one more export.
-	var later []build.StageImage
-	for _, key := range keys {
-		if key == nil || beside[*key] {
-			continue
-		}
-		if _, ok := z.size(*key); !ok {
-			later = append(later, key.stageImage())
-		}
-	}
-	var laterErr error
-	if len(later) > 0 {
-		for _, e := range job.ExportStages(ctx, planExports(p.Graph, later, nil), indexExport()) {
-			laterErr = errors.Join(laterErr, z.addExport(ctx, e))
-		}
-	}
+	laterErr := z.exportRest(ctx, job, keys, beside)
 
 	var unknown []string
 	for i, key := range keys {
@@ -80,4 +64,27 @@ func measureInStore(ctx context.Context, p Plan, imgs []Image, job *build.Job, m
 		}
 		m.warn("sizes of %s are unknown: %v", strings.Join(unknown, ", "), build.Explain(why))
 	}
+}
+
+// exportRest exports, in one more export after the build, the images of keys
+// whose size is still unknown and that no export beside the build was to
+// measure.
+func (z *sizer) exportRest(ctx context.Context, job *build.Job, keys []*imageKey, beside map[imageKey]bool) error {
+	var later []build.StageImage
+	for _, key := range keys {
+		if key == nil || beside[*key] {
+			continue
+		}
+		if _, ok := z.size(*key); !ok {
+			later = append(later, key.stageImage())
+		}
+	}
+	if len(later) == 0 {
+		return nil
+	}
+	var err error
+	for _, e := range job.ExportStages(ctx, planExports(z.g, later, nil), indexExport()) {
+		err = errors.Join(err, z.addExport(ctx, e))
+	}
+	return err
 }
