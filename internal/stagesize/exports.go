@@ -16,7 +16,7 @@ import (
 //
 // With a content store, they go in one image index: an image of a stage
 // that another image there was built on is solved only for its history
-// (its layers are that image's first layers: planExports), and the images
+// (its layers are that image's first layers: CoveredBy), and the images
 // that share a stage with the final image are left out, to be exported
 // after the build, so that the final image's layers are compressed by its
 // own export first (see indexExport). The Docker Engine's classic store
