@@ -31,7 +31,10 @@ type Request struct {
 	// Exports receive the final target's result.
 	Exports []client.ExportEntry
 	// OnTarget, when set, is called before each target is solved. It may
-	// be called from several goroutines at once.
+	// be called from several goroutines at once. It stays a callback: like
+	// the status channel, it only tells the caller how far the build got
+	// (the action starts a check per phase as it begins), and nothing it
+	// does changes what the build does next.
 	OnTarget func(target string, test bool)
 
 	// CacheImports and CacheExports are cache backends (buildx's cache-from
@@ -52,11 +55,9 @@ type Request struct {
 	// BuildKit adds them to the build's result, so they are options of the
 	// main build rather than of a frontend solve.
 	Attestations map[string]string
-	// StageExports, when set, is called once the targets were solved, with
-	// those that were and whether the final target goes to Exports. The
-	// exports of stage images it returns are made beside the build
-	// (Outcome.StageExports).
-	StageExports func(solved []string, exported bool) []StageExportRequest
+	// StageExports, when set, says which stage images are exported beside
+	// the build once the targets were solved (Outcome.StageExports).
+	StageExports *StageExportPlan
 }
 
 // TestTarget is a test stage and how its tests run.

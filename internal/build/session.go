@@ -30,7 +30,7 @@ type Outcome struct {
 	Err error
 	// CacheErr is a failed cache export; it does not fail the build.
 	CacheErr error
-	// StageExports are the exports Request.StageExports asked for.
+	// StageExports are the exports Request.StageExports planned.
 	StageExports []*StageExport
 	// StepNames are the names the solved targets' definitions give their
 	// vertices, by digest: this Dockerfile's names, where the status stream
@@ -42,9 +42,9 @@ type Outcome struct {
 // cannot hide a failing step, and each run when asked), then the final
 // target, in one client.Build. With FailFast the final target is not built
 // when a test fails. Every status goes to statusCh, which is closed when the
-// build ends. With Request.StageExports, the exports of stage images it
-// names are made beside the build (Outcome.StageExports) before Build
-// returns.
+// build ends. With Request.StageExports, the stage images it names for the
+// targets solved are exported beside the build (Outcome.StageExports) before
+// Build returns.
 func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Outcome {
 	out := &Outcome{Tests: make([]*TestOutcome, len(s.req.Tests))}
 	var testErr error
@@ -65,7 +65,7 @@ func (s *Job) Build(ctx context.Context, statusCh chan *client.SolveStatus) *Out
 		testErr = terr
 		if s.req.StageExports != nil {
 			// Started from here so that the main job is open while they solve.
-			beside = s.startBeside(ctx, s.req.StageExports(out.Solved, err == nil))
+			beside = s.startBeside(ctx, s.req.StageExports.Requests(out.Solved, err == nil))
 		}
 		return res, err
 	}, statusCh)

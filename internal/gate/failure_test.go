@@ -11,11 +11,28 @@ import (
 	"github.com/stagegate/stagegate/internal/progress"
 )
 
+// failureDockerfile has a test stage built on build, and a final stage.
+const failureDockerfile = `FROM busybox AS base
+RUN echo base > /base
+
+FROM base AS build
+RUN echo build > /build
+
+FROM build AS test
+RUN test -s /build
+
+FROM busybox AS tools
+RUN echo tools > /tools
+
+FROM build AS final
+COPY --from=tools /tools /tools
+`
+
 // failures lists every failed test stage in the request's order, then the
 // build's own error when it is another one; a build stopped from outside is
 // one failure that says so.
 func TestFailuresOrder(t *testing.T) {
-	g, err := dockerfile.Parse("Dockerfile", []byte(chainDockerfile), dockerfile.Options{})
+	g, err := dockerfile.Parse("Dockerfile", []byte(failureDockerfile), dockerfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

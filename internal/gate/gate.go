@@ -272,7 +272,7 @@ func Execute(ctx context.Context, cfg *Config, plan *dockerfile.Plan) (*result.R
 	}
 	res := assemble.Result(plan, bt.report(ctx, cfg, plan, b, run))
 	if !cfg.SkipSizes {
-		measureSizes(ctx, cfg, plan.Graph, b, bt.features, bt.job, res, bt.outcome)
+		measureSizes(ctx, cfg, plan, b, bt.features, bt.job, res, bt.outcome)
 	}
 	redactResult(redactor, res)
 	res.Duration = time.Since(started).Seconds()
@@ -321,7 +321,7 @@ func runBuild(ctx context.Context, cfg *Config, plan *dockerfile.Plan, b *build.
 		return nil, err
 	}
 	if !cfg.SkipSizes {
-		req.StageExports = stageExports(cfg, g, plan, features)
+		req.StageExports = sizingPlan(cfg, plan).Exports(features)
 	}
 	job, err := b.NewJob(ctx, req)
 	if err != nil {

@@ -1,4 +1,4 @@
-package gate
+package stagesize
 
 import (
 	"context"
@@ -9,49 +9,44 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/stagegate/stagegate/internal/build"
-	"github.com/stagegate/stagegate/internal/dockerfile"
-	"github.com/stagegate/stagegate/internal/result"
 )
 
 // engineExportWorkers is how many stages are exported into the engine at
 // once for their sizes.
 const engineExportWorkers = 2
 
-// measureInEngine sizes the stages on a Docker Engine with the classic image
+// measureInEngine sizes the images on a Docker Engine with the classic image
 // store, which has no content store to read manifests from. Each stage (and
 // the final image, unless the build exported it under its tags) is exported
 // into the engine's image store as an unnamed image, beside the build
-// (stageExports) or after it; its size is what the
-// Engine API's image inspect says (the engine's own figure, as `docker image
-// ls` shows it), and the image is removed again, unless it was there under a
-// name already. The classic store keeps no compressed layers: compressed
-// sizes stay unknown.
-func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job *build.Job, engine build.Driver, res *result.Result, out *build.Outcome) {
+// (Plan.Exports) or after it; its size is what the Engine API's image
+// inspect says (the engine's own figure, as `docker image ls` shows it), and
+// the image is removed again, unless it was there under a name already. The
+// classic store keeps no compressed layers: compressed sizes stay unknown.
+func measureInEngine(ctx context.Context, p Plan, imgs []Image, job *build.Job, engine build.Driver, out *build.Outcome, m *Measurement) {
 	var mu sync.Mutex
 	warn := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+		m.warn(format, args...)
 	}
 	beside := engineImagesOf(out)
-	keys := builtStageKeys(cfg, g, res)
-	sizes := make([]*int64, len(res.Stages))
-	layers := make([]*int, len(res.Stages))
+	keys := p.keys(imgs, m)
 	sem := make(chan struct{}, engineExportWorkers)
 	var wg sync.WaitGroup
 	for i, key := range keys {
 		if key == nil {
 			continue
 		}
-		st := &res.Stages[i]
-		if id := out.Response[exptypes.ExporterImageConfigDigestKey]; st.HasRole(result.RoleTarget) && id != "" {
+		st := imgs[i].Stage
+		if id := out.Response[exptypes.ExporterImageConfigDigestKey]; st == p.Target && id != "" {
 			// Exported by the build under its tags: measured, and kept.
 			inspect, err := engine.InspectImage(ctx, id)
 			if err != nil {
 				warn("size of stage %q: inspect image %s: %v", st.Name, id, err)
 				continue
 			}
-			sizes[i], layers[i] = ptr(inspect.Size), ptr(inspect.Layers)
+			m.Sizes[i] = &Size{Uncompressed: inspect.Size, Layers: inspect.Layers}
 			continue
 		}
 		wg.Add(1)
@@ -64,7 +59,7 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 			delete(beside, *key)
 			mu.Unlock()
 			if !ok {
-				resp, err := job.ExportStage(ctx, build.StageImage{Target: key.target, Platform: key.platform}, engineExport())
+				resp, err := job.ExportStage(ctx, key.stageImage(), engineExport())
 				if err != nil {
 					warn("size of stage %q: %v", st.Name, build.Explain(err))
 					return
@@ -76,14 +71,11 @@ func measureInEngine(ctx context.Context, cfg *Config, g *dockerfile.Graph, job 
 				warn("size of stage %q: %v", st.Name, err)
 				return
 			}
-			sizes[i], layers[i] = &size, &n
+			m.Sizes[i] = &Size{Uncompressed: size, Layers: n}
 		}()
 	}
 	wg.Wait()
 	discardEngineImages(ctx, engine, beside)
-	// The classic store keeps no compressed layers.
-	setSizes(res, sizes, make([]*int64, len(sizes)))
-	setLayers(res, layers)
 }
 
 // engineImageSize reads the size and layer count of an image exported
