@@ -146,23 +146,10 @@ func writeCommit(w workload, commit string) error {
 	return os.WriteFile(path, []byte("commit "+commit+"\n"+rest), 0o644)
 }
 
-// buildctlCachePair is the baseline with the cache: the test target, then the
-// final target with an image output, each importing the cache.
+// buildctlCachePair is the baseline with the cache: the test target, then
+// the final target with an image output, each importing the cache.
 func (r *runner) buildctlCachePair(addr, from string, w workload) (Run, error) {
-	common := []string{r.o.buildctl, "--addr", addr, "build", "--progress", "plain", "--frontend", "dockerfile.v0",
-		"--local", "context=" + w.dir, "--local", "dockerfile=" + w.dir, "--import-cache", from}
-	t0 := time.Now()
-	p1, err := r.timed(nil, append(common, "--opt", "target=test")...)
-	if err != nil {
-		return Run{}, err
-	}
-	p2, err := r.timed(nil, append(common, "--opt", "target=final", "--output", "type=image,name=bench/final:latest")...)
-	if err != nil {
-		return Run{}, err
-	}
-	run := combine(p1, p2)
-	run.Wall = time.Since(t0).Seconds()
-	return run, nil
+	return r.buildctlTwo(addr, w, "--import-cache", from)
 }
 
 // buildxCLI is the docker CLI when it has a working buildx plugin, else why

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -412,14 +413,20 @@ func (r *runner) stagegateTool(name string, sizes bool, env map[string]string, e
 // buildctlPair is the baseline: the test target, then the final target with
 // an image output (not pushed).
 func (r *runner) buildctlPair(w workload, _ string) (Run, error) {
-	common := []string{r.o.buildctl, "--addr", r.o.addr, "build", "--progress", "plain", "--frontend", "dockerfile.v0",
-		"--local", "context=" + w.dir, "--local", "dockerfile=" + w.dir}
+	return r.buildctlTwo(r.o.addr, w)
+}
+
+// buildctlTwo runs the two builds of the baseline against addr, each with
+// the extra flags.
+func (r *runner) buildctlTwo(addr string, w workload, extra ...string) (Run, error) {
+	common := append([]string{r.o.buildctl, "--addr", addr, "build", "--progress", "plain", "--frontend", "dockerfile.v0",
+		"--local", "context=" + w.dir, "--local", "dockerfile=" + w.dir}, extra...)
 	t0 := time.Now()
-	p1, err := r.timed(nil, append(common, "--opt", "target=test")...)
+	p1, err := r.timed(nil, append(slices.Clip(common), "--opt", "target=test")...)
 	if err != nil {
 		return Run{}, err
 	}
-	p2, err := r.timed(nil, append(common, "--opt", "target=final", "--output", "type=image,name=bench/final:latest")...)
+	p2, err := r.timed(nil, append(slices.Clip(common), "--opt", "target=final", "--output", "type=image,name=bench/final:latest")...)
 	if err != nil {
 		return Run{}, err
 	}
