@@ -565,6 +565,27 @@ func (g *Graph) Stage(ref string) (*Stage, bool) {
 	return nil, false
 }
 
+// FrontendTarget is the name BuildKit's dockerfile frontend knows a stage
+// by: its name, or "" (the default target) for an unnamed last stage. The
+// frontend cannot build any other unnamed stage on its own (ok is false).
+func (g *Graph) FrontendTarget(st *Stage) (target string, ok bool) {
+	switch {
+	case st.Named:
+		return st.Name, true
+	case st.Index == len(g.Stages)-1:
+		return "", true
+	}
+	return "", false
+}
+
+// TargetStage is the stage a frontend target names (see FrontendTarget).
+func (g *Graph) TargetStage(target string) *Stage {
+	if st, ok := g.Stage(target); ok && target != "" {
+		return st
+	}
+	return g.Stages[len(g.Stages)-1]
+}
+
 // Names lists the stage names in order.
 func (g *Graph) Names() []string {
 	names := make([]string, len(g.Stages))

@@ -32,7 +32,7 @@ func failures(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, fil
 		if to == nil || to.Err == nil {
 			continue
 		}
-		f := pin(g, tr, to.Err, stageOf(g, to.Target), file)
+		f := pin(g, tr, to.Err, g.TargetStage(to.Target), file)
 		if run := to.Run; run != nil && errors.As(to.Err, new(*build.RunError)) {
 			f.Step = fmt.Sprintf("test command %q", run.Args)
 			f.LogTail = append([]string{}, run.Tail...)
@@ -42,7 +42,7 @@ func failures(g *dockerfile.Graph, tr *progress.Tracker, out *build.Outcome, fil
 	if out.Err != nil && !isTestError(out) {
 		var target *dockerfile.Stage
 		if out.SolveFailed {
-			target = stageOf(g, out.FailedTarget)
+			target = g.TargetStage(out.FailedTarget)
 		}
 		fs = append(fs, pin(g, tr, out.Err, target, file))
 	}

@@ -372,7 +372,7 @@ func (bt *built) report(ctx context.Context, cfg *Config, plan *dockerfile.Plan,
 	run.TestReports, run.RequireTests = cfg.TestReports, cfg.RequireTests
 	run.GoModule = goModule(cfg.ContextDir)
 	for _, name := range out.Solved {
-		run.Solved = append(run.Solved, stageOf(g, name))
+		run.Solved = append(run.Solved, g.TargetStage(name))
 	}
 	run.Stats = bt.tracker.Stages()
 	if len(cfg.Platforms) > 1 {
@@ -382,7 +382,7 @@ func (bt *built) report(ctx context.Context, cfg *Config, plan *dockerfile.Plan,
 	run.Tests = map[string]*build.TestOutcome{}
 	for _, to := range out.Tests {
 		if to != nil {
-			run.Tests[stageOf(g, to.Target).Name] = to
+			run.Tests[g.TargetStage(to.Target).Name] = to
 		}
 	}
 	run.Checks = bt.tracker.Warnings()
@@ -419,25 +419,14 @@ func goModule(contextDir string) string {
 	return testreport.ModulePath(gomod)
 }
 
-// frontendTarget is the name the dockerfile frontend knows a stage by: its
-// name, or "" (the default target) for an unnamed last stage. BuildKit cannot
-// build any other unnamed stage on its own.
+// frontendTarget is the name the dockerfile frontend knows a stage by (see
+// dockerfile.Graph.FrontendTarget), or a UsageError for a stage it cannot
+// build on its own.
 func frontendTarget(g *dockerfile.Graph, st *dockerfile.Stage) (string, error) {
-	switch {
-	case st.Named:
-		return st.Name, nil
-	case st.Index == len(g.Stages)-1:
-		return "", nil
+	if target, ok := g.FrontendTarget(st); ok {
+		return target, nil
 	}
 	return "", usageErrorf("stage %d (line %d) has no name, and BuildKit builds only named stages or the last one: name it with \"FROM %s AS <name>\"", st.Index, st.Line, st.BaseRaw)
-}
-
-// stageOf is the stage a frontend target names (see frontendTarget).
-func stageOf(g *dockerfile.Graph, target string) *dockerfile.Stage {
-	if st, ok := g.Stage(target); ok && target != "" {
-		return st
-	}
-	return g.Stages[len(g.Stages)-1]
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -26,7 +26,7 @@ func (p Plan) Exports(f build.Features) *build.StageExportPlan {
 	ep := &build.StageExportPlan{Targets: map[string][]int{}}
 	index := map[imageKey]int{}
 	for _, t := range append(p.TestStages(), p.Target) {
-		name, ok := frontendTarget(p.Graph, t)
+		name, ok := p.Graph.FrontendTarget(t)
 		if _, done := ep.Targets[name]; !ok || done {
 			continue
 		}
@@ -54,10 +54,10 @@ func (p Plan) Exports(f build.Features) *build.StageExportPlan {
 			if i == j || other.Platform != img.Platform {
 				continue
 			}
-			if builtOn(p.Graph, stageOf(p.Graph, other.Target), stageOf(p.Graph, img.Target)) {
+			if builtOn(p.Graph, p.Graph.TargetStage(other.Target), p.Graph.TargetStage(img.Target)) {
 				img.CoveredBy = append(img.CoveredBy, j)
 			}
-			if other.Final && sharesStage(p.Graph, stageOf(p.Graph, img.Target), stageOf(p.Graph, other.Target)) {
+			if other.Final && sharesStage(p.Graph, p.Graph.TargetStage(img.Target), p.Graph.TargetStage(other.Target)) {
 				img.SharesStageWith = append(img.SharesStageWith, j)
 			}
 		}
@@ -71,7 +71,7 @@ func (p Plan) Exports(f build.Features) *build.StageExportPlan {
 func (p Plan) reached(t *dockerfile.Stage) []build.PlannedStageImage {
 	var out []build.PlannedStageImage
 	add := func(st *dockerfile.Stage, platform string) {
-		if target, ok := frontendTarget(p.Graph, st); ok {
+		if target, ok := p.Graph.FrontendTarget(st); ok {
 			out = append(out, build.PlannedStageImage{
 				StageImage: build.StageImage{Target: target, Platform: platform},
 				Final:      st == p.Target,
@@ -125,7 +125,7 @@ func planExports(g *dockerfile.Graph, imgs, finals []build.StageImage) []build.S
 	for i, img := range all {
 		img.Export = i < len(imgs)
 		for j, other := range all {
-			if i != j && other.Platform == img.Platform && builtOn(g, stageOf(g, other.Target), stageOf(g, img.Target)) {
+			if i != j && other.Platform == img.Platform && builtOn(g, g.TargetStage(other.Target), g.TargetStage(img.Target)) {
 				img.Export = false
 				break
 			}

@@ -101,10 +101,10 @@ func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 	keys := slices.SortedFunc(maps.Keys(z.measured), func(a, b imageKey) int {
 		return cmp.Or(-cmp.Compare(b2i(z.final[a]), b2i(z.final[b])), cmp.Compare(a.target, b.target), cmp.Compare(a.platform, b.platform))
 	})
-	base := stageOf(z.g, key.target)
+	base := z.g.TargetStage(key.target)
 	for _, k := range keys {
 		im := z.measured[k]
-		if k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, stageOf(z.g, k.target), base) {
+		if k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, z.g.TargetStage(k.target), base) {
 			continue
 		}
 		hk, ok := z.history[k]

@@ -105,7 +105,7 @@ func (k imageKey) stageImage() build.StageImage {
 func (p Plan) keys(imgs []Image, m *Measurement) []*imageKey {
 	keys := make([]*imageKey, len(imgs))
 	for i, img := range imgs {
-		target, ok := frontendTarget(p.Graph, img.Stage)
+		target, ok := p.Graph.FrontendTarget(img.Stage)
 		if !ok {
 			m.warn("size of %s is unknown: BuildKit cannot build an unnamed stage on its own; name it with AS to see its size", img.Stage.Name)
 			continue
@@ -129,27 +129,6 @@ func (p Plan) platform(st *dockerfile.Stage) string {
 		return p.Platforms[0]
 	}
 	return ""
-}
-
-// frontendTarget is the name the dockerfile frontend knows a stage by: its
-// name, or "" (the default target) for an unnamed last stage. BuildKit
-// cannot build any other unnamed stage on its own (ok is false).
-func frontendTarget(g *dockerfile.Graph, st *dockerfile.Stage) (target string, ok bool) {
-	switch {
-	case st.Named:
-		return st.Name, true
-	case st.Index == len(g.Stages)-1:
-		return "", true
-	}
-	return "", false
-}
-
-// stageOf is the stage a frontend target names (see frontendTarget).
-func stageOf(g *dockerfile.Graph, target string) *dockerfile.Stage {
-	if st, ok := g.Stage(target); ok && target != "" {
-		return st
-	}
-	return g.Stages[len(g.Stages)-1]
 }
 
 // builtOn reports whether st was built on base: base is one of the stages
