@@ -20,6 +20,10 @@ type StageExportPlan struct {
 	Targets map[string][]int
 	// Exports receive the images exported.
 	Exports []client.ExportEntry
+	// SharedExports receive, in an export of their own, the images that
+	// share a stage with the final image the build exported
+	// (SharesStageWith).
+	SharedExports []client.ExportEntry
 	// OnePerExport exports every image solved on its own, and none only for
 	// its history: for an image store that takes one image per export (the
 	// Docker Engine's classic store).
@@ -42,10 +46,10 @@ type PlannedStageImage struct {
 	CoveredBy []int
 	// SharesStageWith are the final images (indexes) that have a stage in
 	// common with this one on their FROM chains, for the same platform.
-	// When the build exported one of them, this one is not exported beside
-	// the build but after it, so that the layers they share are first
-	// compressed by the final image's own export (BuildKit keeps the first
-	// blob it makes of a layer).
+	// When the build exported one of them, this one goes to SharedExports,
+	// which compress as the final image's export does: BuildKit keeps the
+	// first blob it makes of a layer, and either export may make the blob
+	// of a layer they share.
 	SharesStageWith []int
 }
 
@@ -77,12 +81,13 @@ func (p *StageExportPlan) Requests(solved []string, exported bool) []StageExport
 		there[i], isFinal[i] = true, true
 	}
 	final := func(i int) bool { return isFinal[i] }
-	var req StageExportRequest
+	var req, shared StageExportRequest
 	for _, i := range imgs {
 		img := p.Images[i].StageImage
 		img.Export = !slices.ContainsFunc(p.Images[i].CoveredBy, func(j int) bool { return there[j] })
 		if img.Export && slices.ContainsFunc(p.Images[i].SharesStageWith, final) {
-			continue // exported after the build
+			shared.Images = append(shared.Images, img)
+			continue
 		}
 		req.Images = append(req.Images, img)
 	}
@@ -97,7 +102,12 @@ func (p *StageExportPlan) Requests(solved []string, exported bool) []StageExport
 	if slices.ContainsFunc(req.Images, func(img StageImage) bool { return img.Export }) {
 		req.Exports = p.Exports
 	}
-	return []StageExportRequest{req}
+	reqs := []StageExportRequest{req}
+	if len(shared.Images) > 0 {
+		shared.Exports = p.SharedExports
+		reqs = append(reqs, shared)
+	}
+	return reqs
 }
 
 // solved are the images (indexes into Images) the targets solved built, each

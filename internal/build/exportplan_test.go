@@ -45,8 +45,9 @@ func TestStageExportPlanRequests(t *testing.T) {
 			{StageImage: img("tools")},
 			{StageImage: img("final"), Final: true},
 		},
-		Targets: map[string][]int{"test": {0, 1, 2}, "final": {0, 1, 3, 4}},
-		Exports: exports,
+		Targets:       map[string][]int{"test": {0, 1, 2}, "final": {0, 1, 3, 4}},
+		Exports:       exports,
+		SharedExports: exports,
 	}
 	onePer := &StageExportPlan{Images: chain.Images, Targets: chain.Targets, Exports: exports, OnePerExport: true}
 	tests := []struct {
@@ -61,8 +62,8 @@ func TestStageExportPlanRequests(t *testing.T) {
 		{"a target the plan does not know", chain, []string{"other"}, false, nil},
 		{"the test only: the end of its chain is exported, what it was built on solved for its history",
 			chain, []string{"test"}, false, []string{"base build test* ->"}},
-		{"the final image exported by the build: it is solved for its history, and what shares a stage with it is exported after the build",
-			chain, []string{"test", "final"}, true, []string{"base build tools* final ->"}},
+		{"the final image exported by the build: it is solved for its history, and what shares a stage with it is exported on its own",
+			chain, []string{"test", "final"}, true, []string{"base build tools* final ->", "test* ->"}},
 		{"the final target solved but not exported (a test failed): exported beside the build like any stage",
 			chain, []string{"final"}, false, []string{"base build tools* final* ->"}},
 		{"nothing left to export: no exports, the images are solved for their history",

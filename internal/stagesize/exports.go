@@ -17,9 +17,8 @@ import (
 // With a content store, they go in one image index: an image of a stage
 // that another image there was built on is solved only for its history
 // (its layers are that image's first layers: CoveredBy), and the images
-// that share a stage with the final image are left out, to be exported
-// after the build, so that the final image's layers are compressed by its
-// own export first (see indexExport). The Docker Engine's classic store
+// that share a stage with the final image go in an index of their own,
+// compressed as the final image is (see indexExport). The Docker Engine's classic store
 // takes one image per export, each into the engine's store
 // (measureInEngine removes them again).
 func (p Plan) Exports(f build.Features) *build.StageExportPlan {
@@ -47,7 +46,7 @@ func (p Plan) Exports(f build.Features) *build.StageExportPlan {
 		ep.Exports, ep.OnePerExport = engineExport(), true
 		return ep
 	}
-	ep.Exports = indexExport()
+	ep.Exports, ep.SharedExports = indexExport(), sharedExport()
 	for i := range ep.Images {
 		img := &ep.Images[i]
 		for j, other := range ep.Images {
@@ -140,8 +139,8 @@ func planExports(g *dockerfile.Graph, imgs, finals []build.StageImage) []build.S
 // default level was the largest cost of sizing a cold build (see
 // docs/benchmarks.md), and the tar sizes come from the gzip trailers either
 // way. BuildKit keeps the first blob it makes of a layer and reuses it in
-// later exports, so the quick blobs must not come first for the final
-// image's layers (Exports), and must stay valid gzip for the layers a cache
+// later exports, so the quick blobs must never be made of the final image's
+// layers (sharedExport), and must stay valid gzip for the layers a cache
 // export or another tool reuses; plain tar layers would be reused as they
 // are and pushed uncompressed. Such a stage's compressed size is not what a
 // push would hold, and is not reported (sizer.size).
@@ -150,6 +149,14 @@ func indexExport() []client.ExportEntry {
 		"compression":       "gzip",
 		"compression-level": "1",
 	}}}
+}
+
+// sharedExport exports the stage images that share layers with the final
+// image as the final image's export compresses them (gzip at its default
+// level): it runs beside that export, and either may make the blob of a
+// layer they share, which BuildKit then reuses.
+func sharedExport() []client.ExportEntry {
+	return []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
 }
 
 // engineExport exports a stage image into the Docker Engine's image store,

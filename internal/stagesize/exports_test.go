@@ -63,9 +63,9 @@ func TestExports(t *testing.T) {
 		exported   bool
 		want       []string
 	}{
-		{"the final image exported: it is read for its history; the test image shares its FROM stages and waits until after the build",
+		{"the final image exported: it is read for its history; the test image shares its FROM stages and is compressed as the final image is",
 			nil, nil, contentStore, []string{"test", "final"}, true,
-			[]string{"base build tools* final -> image gzip-1"}},
+			[]string{"base build tools* final -> image gzip-1", "test* -> image"}},
 		{"the test failed: only its chain's end is exported",
 			nil, nil, contentStore, []string{"final"}, false,
 			[]string{"base build tools* final* -> image gzip-1"}},
