@@ -24,8 +24,10 @@ type sizer struct {
 	measured map[imageKey]sizes.Image
 	history  map[imageKey]int
 	// final marks the images measured from the build's own export, whose
-	// compressed sizes are those of the image as pushed; the others were
-	// compressed quickly to be measured (indexExport).
+	// compressed sizes are those of the image as pushed. The others were
+	// exported to be measured, most at gzip's fastest level (indexExport),
+	// and may hold blobs another export made: their compressed sizes are
+	// not reported.
 	final map[imageKey]bool
 }
 
