@@ -1,11 +1,8 @@
 package stagesize
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/dockerfile"
@@ -100,13 +97,19 @@ func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 		return sizes.Size{}, false
 	}
 	// The final image first: its layers tell the compressed size too.
-	keys := slices.SortedFunc(maps.Keys(z.measured), func(a, b imageKey) int {
-		return cmp.Or(-cmp.Compare(b2i(z.final[a]), b2i(z.final[b])), cmp.Compare(a.target, b.target), cmp.Compare(a.platform, b.platform))
-	})
+	if s, ok := z.prefixOf(key, h, true); ok {
+		return s, true
+	}
+	return z.prefixOf(key, h, false)
+}
+
+// prefixOf is the size of key's image, of h history layers, as the first
+// layers of a measured image of a stage built on it: one of the build's own
+// export when final, else one exported to be measured.
+func (z *sizer) prefixOf(key imageKey, h int, final bool) (sizes.Size, bool) {
 	base := z.g.TargetStage(key.target)
-	for _, k := range keys {
-		im := z.measured[k]
-		if k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, z.g.TargetStage(k.target), base) {
+	for k, im := range z.measured {
+		if z.final[k] != final || k.platform != key.platform || im.ExporterHistory || !builtOn(z.g, z.g.TargetStage(k.target), base) {
 			continue
 		}
 		hk, ok := z.history[k]
@@ -120,13 +123,6 @@ func (z *sizer) size(key imageKey) (sizes.Size, bool) {
 		return z.compressedIfFinal(k, im.Prefix(n)), true
 	}
 	return sizes.Size{}, false
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // compressedIfFinal keeps the compressed size s of a measured image's layers

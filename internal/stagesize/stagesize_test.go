@@ -113,3 +113,25 @@ func TestSizerDerivesStagesFromAnImageBuiltOnThem(t *testing.T) {
 		})
 	}
 }
+
+// A stage that both the final image and an image exported to be measured
+// were built on takes its size from the final image, whose compressed size
+// is the pushed one; whichever the map yields first.
+func TestSizerPrefersTheFinalImage(t *testing.T) {
+	g, err := dockerfile.Parse("Dockerfile", []byte(chainDockerfile), dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := []sizes.Layer{{Compressed: 1, Uncompressed: 10}, {Compressed: 2, Uncompressed: 20}, {Compressed: 4, Uncompressed: 40}, {Compressed: 8, Uncompressed: 80}}
+	for range 20 {
+		z := &sizer{g: g,
+			measured: map[imageKey]sizes.Image{{"test", ""}: {Layers: layers}, {"final", ""}: {Layers: layers}},
+			history:  map[imageKey]int{{"base", ""}: 2, {"build", ""}: 3, {"test", ""}: 4, {"final", ""}: 4},
+			final:    map[imageKey]bool{{"final", ""}: true},
+		}
+		want := sizes.Size{Layers: 3, Compressed: 7, CompressedKnown: true, Uncompressed: 70}
+		if got, ok := z.size(imageKey{"build", ""}); !ok || got != want {
+			t.Fatalf("size of build %+v (%v), want %+v", got, ok, want)
+		}
+	}
+}
