@@ -712,19 +712,15 @@ func (r *runner) docker() error {
 		r.skip("docker", "DOCKER_HOST is not set: no Docker Engine to compare on")
 		return nil
 	}
-	dockerBin, err := exec.LookPath("docker")
-	if err != nil {
-		r.skip("docker", "there is no docker CLI on PATH")
+	dockerBin, why := buildxCLI()
+	if dockerBin == "" {
+		r.skip("docker", why)
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, dockerBin, "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
 		r.skip("docker", fmt.Sprintf("no Docker Engine answers at DOCKER_HOST=%s: %s", host, firstLine(out, err)))
-		return nil
-	}
-	if out, err := exec.CommandContext(ctx, dockerBin, "buildx", "version").CombinedOutput(); err != nil {
-		r.skip("docker", fmt.Sprintf("the docker CLI (%s) has no working buildx plugin: %s", dockerBin, firstLine(out, err)))
 		return nil
 	}
 	w, err := r.contextWorkload(20000)
