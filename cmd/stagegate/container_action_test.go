@@ -446,6 +446,9 @@ FROM busybox AS final
 	}
 
 	outputs := laterStep(t, h, dc, tc)
+	if t.Failed() {
+		t.Logf("the action's log:\n%s", logs)
+	}
 	if len(outputs) > 0 && tc.built {
 		if _, err := dc.ImageInspect(context.Background(), tag); err != nil {
 			t.Errorf("the loaded image is not in the engine: %v", err)
