@@ -72,7 +72,7 @@ func testStage(st *dockerfile.Stage, row *result.Stage, to *build.TestOutcome, r
 		// The command passed (e.g. "|| true" to keep the reports), but
 		// the reports say tests failed: so did the stage.
 		row.Status = result.StatusFailed
-		line := st.CmdLine
+		line := st.CommandLine()
 		if tr.Mode == result.TestModeBuild || line == 0 {
 			line = st.EndLine
 		}

@@ -149,9 +149,15 @@ func (g *Graph) Discover(target *Stage) (picked []TestStage, rejected []Candidat
 // may also show it weakly (a shell assertion, a script kept with the tests).
 // The command of a final target not named for tests counts only when it is
 // a known test runner (CMD rspec): an image whose command is ./test-server is
-// the application.
+// the application. An inherited command counts only in a stage named for
+// tests.
 func (st *Stage) testSign(named, target bool) *TestCommand {
 	tc := st.CmdTest
+	if tc != nil && tc.From != "" && !named {
+		// Every stage built on a test stage inherits its command; only one
+		// named for tests is taken to run those tests again on purpose.
+		tc = nil
+	}
 	if tc != nil && target && !named {
 		if words := skipPrefix(strings.Fields(tc.Command)); len(words) > 0 && isTestScript(words[0], false) {
 			tc = nil
@@ -180,5 +186,8 @@ func (st *Stage) dependsOn(i int) bool {
 
 // describe quotes a test command and says where it is.
 func describe(tc *TestCommand) string {
+	if tc.From != "" {
+		return fmt.Sprintf("%q (%s, line %d, inherited from stage %s)", tc.Command, tc.Instruction, tc.Line, tc.From)
+	}
 	return fmt.Sprintf("%q (%s, line %d)", tc.Command, tc.Instruction, tc.Line)
 }

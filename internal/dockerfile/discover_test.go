@@ -76,9 +76,41 @@ func TestFindTestCommand(t *testing.T) {
 		{"pytest --collect-only", ""},
 		{"/tools/wait-for-services.sh db yarn run test:e2e:docker", "/tools/wait-for-services.sh db yarn run test:e2e:docker"},
 		{"./with-env.sh -- go test ./...", "./with-env.sh -- go test ./..."},
+		{"critest --parallel=4", "critest --parallel=4"},
+		{"newman run api.postman_collection.json", "newman run api.postman_collection.json"},
+		{"goss validate --format junit", "goss validate --format junit"},
+		{"container-structure-test test --image app --config cst.yaml", "container-structure-test test --image app --config cst.yaml"},
+		{"container-structure-test version", ""},
+		{"python integration.py", ""}, // a weak sign only: see TestFindWeakTest
 	} {
 		if got := findTestCommand(tc.cmd); got != tc.want {
 			t.Errorf("findTestCommand(%q) = %q, want %q", tc.cmd, got, tc.want)
+		}
+	}
+}
+
+// TestFindWeakTest: the signs taken only from a stage named for tests.
+func TestFindWeakTest(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		want string // "" : no sign
+	}{
+		{"test -s /out/app", "test -s /out/app"},
+		{"grep -q ready /log", "grep -q ready /log"},
+		{"grep ready /log", ""},
+		{"./scripts/test/e2e/entry", "./scripts/test/e2e/entry"},
+		{"sh ./tests/smoke/run.sh", "sh ./tests/smoke/run.sh"},
+		{"python integration.py", "python integration.py"},
+		{"python3 -u e2e.py --fast", "python3 -u e2e.py --fast"},
+		{"./e2e", "./e2e"},
+		{"python app.py", ""},
+		{"python -m http.server", ""},
+		{"pip install -r tests.txt", ""},
+		{"mkdir -p /tests", ""},
+		{"node server.js", ""},
+	} {
+		if got := findWeakTest(tc.cmd); got != tc.want {
+			t.Errorf("findWeakTest(%q) = %q, want %q", tc.cmd, got, tc.want)
 		}
 	}
 }
@@ -156,6 +188,18 @@ func TestDiscover(t *testing.T) {
 		{name: "ARG-based bases",
 			dockerfile: "ARG GO=1.26\nFROM --platform=$BUILDPLATFORM golang:${GO} AS build\nRUN go build .\nFROM build AS ci\nRUN make ci\nFROM gcr.io/distroless/static\nCOPY --from=build /app /app\n",
 			wantTests:  strs("ci"), wantTarget: "stage-2"},
+		{name: "a test stage that inherits its base's test command",
+			dockerfile: "FROM golang AS build\nRUN go build .\nFROM build AS test-integration\nCMD [\"./with-daemon.sh\", \"go\", \"test\", \"./integration/...\"]\nFROM test-integration AS test-integration-ipv6\nCOPY ipv6.conf /etc/daemon.conf\nRUN chmod 600 /etc/daemon.conf\nFROM build AS dev\nFROM scratch\nCOPY --from=build /app /app\n",
+			wantTests:  strs("test-integration", "test-integration-ipv6"), wantTarget: "stage-4"},
+		{name: "an inherited test command makes no test stage of a stage not named for tests",
+			dockerfile: "FROM node AS base\nRUN npm ci\nCMD [\"npm\", \"test\"]\nFROM base AS build\nRUN npm run build\nFROM nginx\nCOPY --from=build /src/dist /usr/share/nginx/html\n",
+			wantTests:  strs("base"), wantTarget: "stage-2"},
+		{name: "a script named for its tests, run by an interpreter, in the last stage: the image is the one before",
+			dockerfile: "FROM python AS build\nRUN pip install .\nFROM build AS unit-test\nRUN pytest\nFROM python AS app\nCOPY --from=build /app /app\nFROM python AS e2e-test\nWORKDIR /suite\nCOPY suite ./\nCMD [\"python\", \"e2e.py\"]\n",
+			wantTests:  strs("unit-test", "e2e-test"), wantTarget: "app"},
+		{name: "a validation suite in the command of a stage not named for tests",
+			dockerfile: "FROM golang AS tools\nRUN go install sigs.k8s.io/cri-tools/cmd/critest@latest\nFROM tools AS in-userns\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"critest\", \"--ginkgo.skip=sysctls\"]\nFROM golang AS dev\n",
+			wantTests:  strs("in-userns"), wantTarget: "dev", wantReason: "critest"},
 		{name: "words that contain test are not test names",
 			dockerfile: "FROM golang:latest AS latest-golang\nRUN go build .\nFROM alpine AS gotestsum\nRUN apk add go\nFROM alpine\nCOPY --from=latest-golang /app /app\n",
 			wantTests:  nil, wantTarget: "stage-2"},
@@ -231,11 +275,13 @@ func TestPlanTestPatternsWin(t *testing.T) {
 // its test, its RUN steps when they run a test runner and its command does
 // not (a stage whose CMD starts the app).
 func TestStageTestMode(t *testing.T) {
-	g, err := Parse("Dockerfile", []byte("FROM golang AS a\nRUN go test ./...\nCMD [\"/app\"]\nFROM golang AS b\nCMD [\"go\", \"test\", \"./...\"]\nFROM golang AS c\nRUN go test ./...\nFROM golang AS d\nCMD [\"./run.sh\"]\n"), fixedPlatforms(Options{}))
+	g, err := Parse("Dockerfile", []byte("FROM golang AS a\nRUN go test ./...\nCMD [\"/app\"]\nFROM golang AS b\nCMD [\"go\", \"test\", \"./...\"]\nFROM golang AS c\nRUN go test ./...\nFROM golang AS d\nCMD [\"./run.sh\"]\n"+
+		// e inherits b's test command, and runs it; f runs its own RUN tests.
+		"FROM b AS e\nCOPY fixtures /fixtures\nFROM b AS f\nRUN go test ./more/...\n"), fixedPlatforms(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]TestMode{"a": TestModeBuild, "b": TestModeRun, "c": TestModeBuild, "d": TestModeRun} {
+	for name, want := range map[string]TestMode{"a": TestModeBuild, "b": TestModeRun, "c": TestModeBuild, "d": TestModeRun, "e": TestModeRun, "f": TestModeBuild} {
 		st, _ := g.Stage(name)
 		if got := st.TestMode(TestModeAuto); got != want {
 			t.Errorf("stage %s: auto resolves to %s, want %s", name, got, want)

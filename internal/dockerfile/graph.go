@@ -72,7 +72,8 @@ type Stage struct {
 	// sets neither (see Stage.Command).
 	Command string `json:"command,omitempty"`
 	// RunTest is the first RUN step that runs a test runner; CmdTest is set
-	// when the stage's command (ENTRYPOINT + CMD) runs one.
+	// when the stage's command (ENTRYPOINT + CMD) runs one, its own or the
+	// one it inherits from the stage it is built on (CmdTest.From).
 	RunTest *TestCommand `json:"run_test,omitempty"`
 	CmdTest *TestCommand `json:"cmd_test,omitempty"`
 	// WeakTest is the first RUN step, or the command, that checks a result
@@ -194,6 +195,9 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 			}
 			addImage(st.Base)
 		}
+		if st.BaseStage >= 0 && !st.SetsCmd && !st.SetsEntrypoint {
+			inheritCommand(st, g.Stages[st.BaseStage])
+		}
 		g.Stages = append(g.Stages, st)
 		if st.Named {
 			byName[st.Name] = i
@@ -284,6 +288,30 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 		st.WeakTest = weakCmd
 	}
 	return st, nil
+}
+
+// CommandLine is the line of the CMD or ENTRYPOINT the stage's image runs:
+// its own, else the test command's it inherits; 0 when there is neither.
+func (st *Stage) CommandLine() int {
+	if st.CmdLine == 0 && st.CmdTest != nil {
+		return st.CmdTest.Line
+	}
+	return st.CmdLine
+}
+
+// inheritCommand gives st, which sets neither CMD nor ENTRYPOINT, the test
+// command of the stage it is built on: its image runs that stage's command
+// (or what that stage inherited in turn), as Docker keeps both from the
+// FROM image.
+func inheritCommand(st, base *Stage) {
+	if base.CmdTest == nil {
+		return
+	}
+	tc := *base.CmdTest
+	if tc.From == "" {
+		tc.From = base.Name
+	}
+	st.CmdTest = &tc
 }
 
 // expandBase expands a FROM argument in the meta ARGs' environment.
@@ -688,16 +716,17 @@ const (
 )
 
 // TestMode resolves mode for the stage. Auto runs the stage's own CMD or
-// ENTRYPOINT (an inherited one, like busybox's "sh", is no test), unless the
-// stage's RUN steps run a test runner and its command does not (a "RUN go
-// test" stage whose CMD starts the app).
+// ENTRYPOINT, or the test command it inherits from the stage it is built on
+// (an image's, like busybox's "sh", is no test), unless the stage's RUN steps
+// run a test runner and its own command does not (a "RUN go test" stage
+// whose CMD starts the app).
 func (st *Stage) TestMode(mode TestMode) TestMode {
 	switch {
 	case mode == TestModeRun || mode == TestModeBuild:
 		return mode
-	case st.Command == "":
+	case st.CmdTest == nil && st.Command == "":
 		return TestModeBuild
-	case st.RunTest != nil && st.CmdTest == nil:
+	case st.RunTest != nil && (st.CmdTest == nil || st.CmdTest.From != ""):
 		return TestModeBuild
 	}
 	return TestModeRun

@@ -16,6 +16,10 @@ type TestCommand struct {
 	// Instruction is RUN, CMD or ENTRYPOINT; Line is where it starts.
 	Instruction string `json:"instruction"`
 	Line        int    `json:"line"`
+	// From names the stage the command is written in when the stage
+	// inherits it (it sets no CMD or ENTRYPOINT of its own); "" when it is
+	// the stage's own.
+	From string `json:"from,omitempty"`
 }
 
 // maxCommandText is how much of a test command a reason quotes.
@@ -43,7 +47,7 @@ func findTestCommand(cmdline string) string {
 func findWeakTest(cmdline string) string {
 	for _, simple := range splitCommands(cmdline) {
 		words := skipPrefix(strings.Fields(simple))
-		if len(words) > 0 && inTestDir(strings.Trim(words[0], `"'`)) {
+		if script := scriptOf(words); script != "" && (inTestDir(script) || namedForTests(script)) {
 			return shorten(strings.Join(words, " "))
 		}
 		if len(words) < 2 {
@@ -61,6 +65,36 @@ func findWeakTest(cmdline string) string {
 		}
 	}
 	return ""
+}
+
+// scriptOf is the script a simple command runs: the command itself, or the
+// first argument of an interpreter (python integration.py, sh ./e2e.sh);
+// "" for none.
+func scriptOf(words []string) string {
+	if len(words) == 0 {
+		return ""
+	}
+	cmd := strings.Trim(words[0], `"'`)
+	switch base := path.Base(cmd); {
+	case isShell(base) || isPython(base) || base == "node" || base == "ruby" || base == "perl" || base == "php":
+		for _, a := range words[1:] {
+			if !strings.HasPrefix(a, "-") {
+				return strings.Trim(a, `"'`)
+			}
+		}
+		return ""
+	}
+	return cmd
+}
+
+// namedForTests reports whether a script's name, without its extension,
+// says it tests as a stage name does: integration.py, e2e.sh.
+func namedForTests(script string) bool {
+	name := strings.ToLower(path.Base(script))
+	if ext := path.Ext(name); ext != "" {
+		name = strings.TrimSuffix(name, ext)
+	}
+	return name != "" && slices.ContainsFunc(nameWords(name), testNameWord.MatchString)
 }
 
 // inTestDir reports whether a command is a script in a folder of tests.
@@ -113,6 +147,7 @@ var testRunners = map[string]bool{
 	"cucumber": true, "cucumber-js": true, "ctest": true, "bats": true, "shellspec": true, "busted": true,
 	"prove": true, "testem": true, "tap": true, "codeceptjs": true,
 	"codecept": true, "ward": true, "trial": true, "green": true, "stestr": true, "testr": true, "robot": true,
+	"critest": true, "testcafe": true, "nightwatch": true,
 }
 
 // subcommandRunners are tools whose named subcommand runs tests: "go test".
@@ -139,6 +174,12 @@ var subcommandRunners = map[string][]string{
 	"playwright": {"test"},
 	"composer":   {"test", "tests"},
 	"artisan":    {"test"},
+	"newman":     {"run"},
+	"goss":       {"validate", "v"},
+	"dgoss":      {"run"},
+	"detox":      {"test"},
+
+	"container-structure-test": {"test"},
 }
 
 // goalTools take goals as arguments; a goal that names tests runs them.

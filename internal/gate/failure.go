@@ -88,8 +88,9 @@ func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfil
 	case errors.As(err, &runErr):
 		f.ExitCode = &runErr.ExitCode
 		if target != nil {
-			// The tests are the stage's CMD/ENTRYPOINT: point at it.
-			f.Line = target.CmdLine
+			// The tests are the stage's CMD/ENTRYPOINT (perhaps inherited):
+			// point at it.
+			f.Line = target.CommandLine()
 			if f.Line == 0 {
 				f.Line = target.Line
 			}
@@ -110,10 +111,12 @@ func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfil
 			f.Stage = stage
 		}
 	}
-	// The failing line says which stage failed more surely than the target.
 	if f.Line > 0 {
+		// The failing line says which stage failed more surely than the
+		// target, unless it is the line of a test command, which the stage
+		// may have inherited from the stage it is built on.
 		for _, st := range g.Stages {
-			if f.Line >= st.Line && f.Line <= st.EndLine {
+			if f.Line >= st.Line && f.Line <= st.EndLine && !errors.As(err, &runErr) {
 				f.Stage = st.Name
 			}
 		}

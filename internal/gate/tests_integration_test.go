@@ -82,6 +82,43 @@ func TestCMDStyleTestStage(t *testing.T) {
 	}
 }
 
+// TestInheritedTestCommand: a stage named for tests that sets no command of
+// its own runs the test command of the stage it is built on, found without
+// test targets; its failure points at that command's line.
+func TestInheritedTestCommand(t *testing.T) {
+	ctx := testenv.Context(t, map[string]string{
+		"run-tests.sh": "#!/bin/sh\necho \"suite $SUITE (" + testenv.Token(t) + ")\"\n" +
+			"if [ \"$SUITE\" = ipv6 ]; then echo \"not ok 1 - dials [::1]\"; exit 4; fi\necho \"ok 1 - dials\"\n",
+		"Dockerfile": `FROM busybox AS build
+COPY run-tests.sh /app/run-tests.sh
+
+FROM build AS test-integration
+WORKDIR /app
+CMD ["./run-tests.sh"]
+
+FROM test-integration AS test-integration-ipv6
+ENV SUITE=ipv6
+
+FROM busybox AS final
+COPY --from=build /app /app
+`,
+	})
+	res := run(t, &gate.Config{ContextDir: ctx})
+	if res.Result != result.Failed {
+		t.Fatalf("result %s, want failed (%s)", res.Result, res.Error)
+	}
+	for name, want := range map[string]result.Status{"test-integration": result.StatusPassed, "test-integration-ipv6": result.StatusFailed} {
+		st := stage(t, res, name)
+		if st.Status != want || st.Tests == nil || st.Tests.Mode != result.TestModeRun || !slices.Equal(st.Tests.Command, []string{"./run-tests.sh"}) {
+			t.Errorf("stage %s: %s with tests %+v, want %s, its command run", name, st.Status, st.Tests, want)
+		}
+	}
+	f := res.Failure
+	if f == nil || f.Stage != "test-integration-ipv6" || f.Line != 6 || f.ExitCode == nil || *f.ExitCode != 4 {
+		t.Fatalf("failure %+v, want stage test-integration-ipv6 at the inherited CMD, line 6, exit code 4", f)
+	}
+}
+
 func TestRunStyleTestStageIsNotRunTwice(t *testing.T) {
 	// busybox's inherited CMD ["sh"] is not a test: auto must not run it.
 	ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS test
