@@ -88,7 +88,12 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 	var cands []candidate
 	switch {
 	case opts.Builder != "":
-		cands = []candidate{{addr: DockerContainerScheme + opts.Builder, source: "builder"}}
+		name := strings.TrimPrefix(opts.Builder, DockerContainerScheme)
+		if strings.Contains(name, "://") {
+			return nil, &OptionError{opts.option("builder"), opts.Builder, "the name of a docker-container builder (see docker buildx ls)",
+				fmt.Errorf("set an address with %s instead", opts.option("buildkit-host"))}
+		}
+		cands = []candidate{{addr: DockerContainerScheme + name, source: "builder"}}
 	case opts.Host != "":
 		source := opts.option("buildkit-host")
 		if source == "" {
@@ -168,9 +173,22 @@ func connect(ctx context.Context, c candidate, opts ConnectOptions) (*Builder, e
 		if pingCtx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("no answer within %s", opts.Timeout)
 		}
+		if dg, ok := d.(diagnoser); ok {
+			diagCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+			defer cancel()
+			if why := dg.diagnose(diagCtx); why != nil {
+				return nil, why
+			}
+		}
 		return nil, tlsHint(Explain(err), opts)
 	}
 	return &Builder{Driver: d, Client: cl, Address: c.addr}, nil
+}
+
+// diagnoser is a driver that can say why its builder did not answer, better
+// than the connection's error does.
+type diagnoser interface {
+	diagnose(ctx context.Context) error
 }
 
 func getenvOr(opts ConnectOptions) func(string) string {

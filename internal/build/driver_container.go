@@ -8,7 +8,6 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -79,15 +78,16 @@ func dialContainer(ctx context.Context, dc *dockerclient.Client, container strin
 		return nil, fmt.Errorf("attach to buildctl dial-stdio in container %s: %w", container, err)
 	}
 	// Without a TTY the Engine multiplexes stdout and stderr on the stream.
+	// What dial-stdio says on stderr is not read here: when the connection
+	// fails, diagnose runs buildctl again to say why.
 	pr, pw := io.Pipe()
-	c := &execConn{Conn: attach.Conn, r: pr, done: make(chan struct{})}
+	c := &execConn{Conn: attach.Conn, r: pr}
 	go func() {
-		_, err := stdcopy.StdCopy(pw, &c.stderr, attach.Reader)
+		_, err := stdcopy.StdCopy(pw, io.Discard, attach.Reader)
 		if err == nil {
 			err = io.EOF
 		}
 		pw.CloseWithError(err)
-		close(c.done)
 	}()
 	return c, nil
 }
@@ -95,9 +95,7 @@ func dialContainer(ctx context.Context, dc *dockerclient.Client, container strin
 // execConn is the exec's stdin and demultiplexed stdout as one connection.
 type execConn struct {
 	net.Conn
-	r      *io.PipeReader
-	stderr lockedBuffer
-	done   chan struct{}
+	r *io.PipeReader
 }
 
 func (c *execConn) Read(p []byte) (int, error) { return c.r.Read(p) }
@@ -107,18 +105,34 @@ func (c *execConn) Close() error {
 	return c.Conn.Close()
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 64<<10 {
-		return len(p), nil
+// diagnose says why the container's BuildKit did not answer when buildctl
+// cannot run there (a container that is no BuildKit, or an image without
+// buildctl): the Engine then writes its error where BuildKit's answer was
+// expected, and gRPC reports only a garbled frame. nil when buildctl runs.
+func (d *containerDriver) diagnose(ctx context.Context) error {
+	exec, err := d.dc.ExecCreate(ctx, d.container, dockerclient.ExecCreateOptions{
+		Cmd:          []string{"buildctl", "--version"},
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return nil
 	}
-	return l.b.Write(p)
+	attach, err := d.dc.ExecAttach(ctx, exec.ID, dockerclient.ExecAttachOptions{})
+	if err != nil {
+		return nil
+	}
+	defer attach.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, io.LimitReader(attach.Reader, 4<<10)); err != nil {
+		return nil
+	}
+	inspect, err := d.dc.ExecInspect(ctx, exec.ID, dockerclient.ExecInspectOptions{})
+	if err != nil || inspect.ExitCode == 0 {
+		return nil
+	}
+	return fmt.Errorf("container %s cannot run buildctl (exit code %d: %s): it is no BuildKit builder; use a container made by `docker buildx create --driver docker-container`, or moby/buildkit's image",
+		d.container, inspect.ExitCode, strings.TrimSpace(out.String()))
 }
 
 // containerForBuilder finds the container of a buildx builder or a container

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/build"
 	"github.com/stagegate/stagegate/internal/gate"
@@ -241,8 +242,28 @@ func TestDockerContainerBuilder(t *testing.T) {
 	if st := stage(t, res, "test"); st.Status != result.StatusPassed {
 		t.Errorf("test stage %s", st.Status)
 	}
-	_, err := gate.Run(context.Background(), &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Connect: build.ConnectOptions{Builder: "nope", Getenv: getenv}})
-	if err == nil || !strings.Contains(err.Error(), `no builder "nope"`) || !strings.Contains(err.Error(), name) {
-		t.Errorf("unknown builder: %v (want the builders there are, %s among them)", err, name)
+	// The address form buildx prints names the same builder.
+	res = run(t, &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Connect: build.ConnectOptions{Builder: "docker-container://" + name, Getenv: getenv}})
+	if res.Result != result.Passed || res.Builder != "docker-container://"+name {
+		t.Fatalf("with the scheme: result %s on %q: %s", res.Result, res.Builder, res.Error)
+	}
+
+	// A container named like a builder that is no BuildKit.
+	notBuildkit := strings.ToLower(strings.ReplaceAll(testenv.Token(t), "_", "-"))
+	testenv.RunContainer(t, "buildx_buildkit_"+notBuildkit+"0", &container.Config{Image: "busybox", Cmd: []string{"sleep", "300"}}, nil)
+	for _, tc := range []struct {
+		builder string
+		want    []string
+	}{
+		{"nope", []string{`no builder "nope"`, name}},
+		{notBuildkit, []string{"cannot run buildctl", "executable file not found", "docker buildx create"}},
+		{"unix:///run/buildkit/buildkitd.sock", []string{`--builder "unix:///run/buildkit/buildkitd.sock": expected the name of a docker-container builder`, "--buildkit-host"}},
+	} {
+		_, err := gate.Run(context.Background(), &gate.Config{ContextDir: filepath.Join(repoRoot(t), "examples", "app"), Connect: build.ConnectOptions{Builder: tc.builder, Getenv: getenv, Timeout: 10 * time.Second}})
+		for _, want := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("builder %q: error %v, want it to say %q", tc.builder, err, want)
+			}
+		}
 	}
 }
