@@ -42,6 +42,8 @@ type Run struct {
 	Warnings []string
 	// Interrupted, when set, is why the run was stopped from outside.
 	Interrupted string
+	// TimedOut: the run's own time limit stopped the build.
+	TimedOut bool
 
 	// TestReports are the test report patterns the user set; RequireTests
 	// fails a test stage in which no test ran; GoModule is the context's Go
@@ -82,6 +84,9 @@ func Result(plan *dockerfile.Plan, run Run) *result.Result {
 		res.Result = result.Failed
 		res.Failure = &res.Failures[0]
 		res.Error = res.Failure.Message
+	}
+	if run.TimedOut {
+		timedOut(res)
 	}
 	if run.Interrupted != "" {
 		interrupted(res, run.Stats, run.Interrupted)

@@ -351,6 +351,14 @@ func TestResult(t *testing.T) {
 			statuses: map[string]result.Status{"test": result.StatusPassed, "tools": result.StatusCancelled, "final": result.StatusCancelled},
 		},
 		{
+			name: "timed out before the test stage started: failed, the stages not run cancelled",
+			run: Run{TimedOut: true, Stats: map[string]*progress.StageStats{"base": done},
+				Failures: []result.Failure{{Message: "the build did not finish within 3s (the timeout): it was stopped"}}},
+			verdict:  result.Failed,
+			failures: []string{": the build did not finish within 3s"},
+			statuses: map[string]result.Status{"base": result.StatusPassed, "test": result.StatusCancelled, "final": result.StatusCancelled},
+		},
+		{
 			name: "interrupted after a step failed on its own: that stage stays failed",
 			run: Run{Interrupted: "cancelled: SIGINT",
 				Stats:    map[string]*progress.StageStats{"base": done, "build": done, "test": {Steps: 1, Failed: &progress.Step{Error: "exit code: 1"}}},

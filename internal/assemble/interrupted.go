@@ -46,3 +46,14 @@ func interrupted(res *result.Result, stats map[string]*progress.StageStats, why 
 func cancelledStep(err string) bool {
 	return strings.Contains(err, context.Canceled.Error())
 }
+
+// timedOut marks the stages of a run stopped by its time limit that had not
+// started, or not been seen to start, as cancelled: the limit kept them from
+// running, nothing decided to skip them. The verdict stays failed.
+func timedOut(res *result.Result) {
+	for i := range res.Stages {
+		if row := &res.Stages[i]; row.Status == result.StatusSkipped {
+			row.Status = result.StatusCancelled
+		}
+	}
+}

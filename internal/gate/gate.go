@@ -406,6 +406,8 @@ func (bt *built) report(ctx context.Context, cfg *Config, plan *dockerfile.Plan,
 	if ctx.Err() != nil && out.Err != nil {
 		run.Interrupted = message(out.Err)
 	}
+	var timeout *TimeoutError
+	run.TimedOut = errors.As(out.Err, &timeout)
 	return run
 }
 
