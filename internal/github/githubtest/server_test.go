@@ -16,6 +16,9 @@ const (
 	sha   = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 )
 
+// send makes one request and returns its status and JSON body. It reports a
+// request that could not be made with t.Error, not t.Fatal, so that
+// goroutines may call it; the status is then 0.
 func send(t *testing.T, method, url, auth string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
@@ -26,13 +29,15 @@ func send(t *testing.T, method, url, auth string, body any) (int, map[string]any
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return 0, nil
 		}
 		r = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, url, r)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return 0, nil
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
@@ -40,7 +45,8 @@ func send(t *testing.T, method, url, auth string, body any) (int, map[string]any
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	var out map[string]any
@@ -336,7 +342,9 @@ func TestConcurrentRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(t, "POST", s.URL+"/repos/o/r/check-runs", "Bearer "+token, obj{"name": fmt.Sprint(i), "head_sha": sha})
+			if code, _ := send(t, "POST", s.URL+"/repos/o/r/check-runs", "Bearer "+token, obj{"name": fmt.Sprint(i), "head_sha": sha}); code != http.StatusCreated {
+				t.Errorf("create check run %d: status %d, want 201", i, code)
+			}
 			_ = s.CheckRuns()
 			_ = s.Requests()
 		}()
