@@ -85,30 +85,9 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 20 * time.Second
 	}
-	var cands []candidate
-	switch {
-	case opts.Builder != "":
-		name := strings.TrimPrefix(opts.Builder, DockerContainerScheme)
-		if strings.Contains(name, "://") {
-			return nil, &OptionError{opts.option("builder"), opts.Builder, "the name of a docker-container builder (see docker buildx ls)",
-				fmt.Errorf("set an address with %s instead", opts.option("buildkit-host"))}
-		}
-		cands = []candidate{{addr: DockerContainerScheme + name, source: "builder"}}
-	case opts.Host != "":
-		source := opts.option("buildkit-host")
-		if source == "" {
-			source = "buildkit-host"
-		}
-		cands = []candidate{{addr: opts.Host, source: source}}
-	case getenv("BUILDKIT_HOST") != "":
-		cands = []candidate{{addr: getenv("BUILDKIT_HOST"), source: "BUILDKIT_HOST"}}
-	default:
-		if h := getenv("DOCKER_HOST"); h != "" {
-			cands = append(cands, candidate{addr: h, source: "DOCKER_HOST", engine: true})
-		} else if _, err := os.Stat(DefaultDockerSocket); err == nil {
-			cands = append(cands, candidate{addr: "unix://" + DefaultDockerSocket, source: "Docker Engine socket", engine: true})
-		}
-		cands = append(cands, candidate{addr: DefaultBuildKitSocket, source: "BuildKit's default socket"})
+	cands, err := candidates(opts, getenv, fileExists)
+	if err != nil {
+		return nil, err
 	}
 	var tried []string
 	for _, c := range cands {
@@ -122,6 +101,41 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 		tried = append(tried, fmt.Sprintf("  %s (%s): %v", c.addr, c.source, err))
 	}
 	return nil, &NoBuilderError{Tried: tried, Hint: noBuilderHint(opts)}
+}
+
+// candidates are the addresses to try, in order: the builder named, the
+// address given, BUILDKIT_HOST, else the Docker Engine (DOCKER_HOST, or its
+// default socket when exists says it is there) and BuildKit's default socket.
+func candidates(opts ConnectOptions, getenv func(string) string, exists func(string) bool) ([]candidate, error) {
+	switch {
+	case opts.Builder != "":
+		name := strings.TrimPrefix(opts.Builder, DockerContainerScheme)
+		if strings.Contains(name, "://") {
+			return nil, &OptionError{opts.option("builder"), opts.Builder, "the name of a docker-container builder (see docker buildx ls)",
+				fmt.Errorf("set an address with %s instead", opts.option("buildkit-host"))}
+		}
+		return []candidate{{addr: DockerContainerScheme + name, source: "builder"}}, nil
+	case opts.Host != "":
+		source := opts.option("buildkit-host")
+		if source == "" {
+			source = "buildkit-host"
+		}
+		return []candidate{{addr: opts.Host, source: source}}, nil
+	case getenv("BUILDKIT_HOST") != "":
+		return []candidate{{addr: getenv("BUILDKIT_HOST"), source: "BUILDKIT_HOST"}}, nil
+	}
+	var cands []candidate
+	if h := getenv("DOCKER_HOST"); h != "" {
+		cands = append(cands, candidate{addr: h, source: "DOCKER_HOST", engine: true})
+	} else if exists(DefaultDockerSocket) {
+		cands = append(cands, candidate{addr: "unix://" + DefaultDockerSocket, source: "Docker Engine socket", engine: true})
+	}
+	return append(cands, candidate{addr: DefaultBuildKitSocket, source: "BuildKit's default socket"}), nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // NoBuilderError says that no builder answered.

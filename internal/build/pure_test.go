@@ -122,3 +122,72 @@ func TestSharedKey(t *testing.T) {
 		t.Errorf("sharedKey: %q and %q; want 32 stable hex digits per directory", a, b)
 	}
 }
+
+func TestCandidates(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	action := func(flag string) string { return map[string]string{"builder": "builder", "buildkit-host": "buildkit-host"}[flag] }
+	for _, tc := range []struct {
+		name    string
+		opts    ConnectOptions
+		getenv  func(string) string
+		socket  bool // the Docker Engine's default socket exists
+		want    []string
+		wantErr string
+	}{
+		{name: "a builder by name", opts: ConnectOptions{Builder: "ci"}, getenv: env("BUILDKIT_HOST", "tcp://x:1234"),
+			want: []string{"docker-container://ci (builder)"}},
+		{name: "a builder in the address form buildx prints", opts: ConnectOptions{Builder: "docker-container://ci"},
+			want: []string{"docker-container://ci (builder)"}},
+		{name: "another address as a builder, from the CLI", opts: ConnectOptions{Builder: "tcp://x:1234"},
+			wantErr: `--builder "tcp://x:1234": expected the name of a docker-container builder (see docker buildx ls): set an address with --buildkit-host instead`},
+		{name: "another address as a builder, from the action", opts: ConnectOptions{Builder: "unix:///b.sock", OptionName: action},
+			wantErr: `builder "unix:///b.sock": expected the name of a docker-container builder (see docker buildx ls): set an address with buildkit-host instead`},
+		{name: "an address over the environment", opts: ConnectOptions{Host: "tcp://y:1234"}, getenv: env("BUILDKIT_HOST", "tcp://x:1234"),
+			want: []string{"tcp://y:1234 (--buildkit-host)"}},
+		{name: "BUILDKIT_HOST over the engine", getenv: env("BUILDKIT_HOST", "tcp://x:1234", "DOCKER_HOST", "unix:///d.sock"), socket: true,
+			want: []string{"tcp://x:1234 (BUILDKIT_HOST)"}},
+		{name: "DOCKER_HOST, then BuildKit's socket", getenv: env("DOCKER_HOST", "unix:///d.sock"), socket: true,
+			want: []string{"unix:///d.sock (DOCKER_HOST) engine", DefaultBuildKitSocket + " (BuildKit's default socket)"}},
+		{name: "the engine's default socket, then BuildKit's", socket: true,
+			want: []string{"unix://" + DefaultDockerSocket + " (Docker Engine socket) engine", DefaultBuildKitSocket + " (BuildKit's default socket)"}},
+		{name: "no engine: BuildKit's socket only",
+			want: []string{DefaultBuildKitSocket + " (BuildKit's default socket)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := tc.getenv
+			if getenv == nil {
+				getenv = env()
+			}
+			cands, err := candidates(tc.opts, getenv, func(string) bool { return tc.socket })
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range cands {
+				s := c.addr + " (" + c.source + ")"
+				if c.engine {
+					s += " engine"
+				}
+				got = append(got, s)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("candidates %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
