@@ -134,7 +134,9 @@ func TestCandidates(t *testing.T) {
 			return ""
 		}
 	}
-	action := func(flag string) string { return map[string]string{"builder": "builder", "buildkit-host": "buildkit-host"}[flag] }
+	action := func(flag string) string {
+		return map[string]string{"builder": "builder", "buildkit-host": "buildkit-host"}[flag]
+	}
 	for _, tc := range []struct {
 		name    string
 		opts    ConnectOptions
