@@ -3,6 +3,7 @@ package assemble
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -435,5 +436,32 @@ func TestResultNoTests(t *testing.T) {
 	res := Result(plan, Run{Warnings: []string{"later"}})
 	if len(res.Warnings) != 2 || res.Warnings[0] != noTestsWarning || res.NoTests != result.NoTestsFound {
 		t.Errorf("warnings %q, no tests %q", res.Warnings, res.NoTests)
+	}
+}
+
+// A build-mode test stage whose test command cannot fail its step is warned
+// of, unless its reports were read: they would show a failing test.
+func TestResultWarnsOfALostTestStatus(t *testing.T) {
+	const piped = "FROM golang AS test\nRUN go test -v ./... | tee /out/test.log\n\nFROM golang AS final\n"
+	for _, tc := range []struct {
+		name       string
+		dockerfile string
+		outcome    *build.TestOutcome
+		warned     bool
+	}{
+		{"piped, no reports", piped, &build.TestOutcome{Target: "test"}, true},
+		{"piped, reports read", piped, &build.TestOutcome{Target: "test", Reports: junit()}, false},
+		{"chained with &&", "FROM golang AS test\nRUN go vet ./... && go test ./...\n\nFROM golang AS final\n", &build.TestOutcome{Target: "test"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := planFor(t, tc.dockerfile, dockerfile.PlanOptions{})
+			res := Result(plan, Run{File: "Dockerfile", Solved: []*dockerfile.Stage{stage(t, plan, "test"), stage(t, plan, "final")},
+				Tests: map[string]*build.TestOutcome{"test": tc.outcome}})
+			const want = `stage test: Dockerfile:2: failing tests would not fail the build: "go test -v ./..." does not end the step with its status, because it is piped into "tee /out/test.log"`
+			warned := slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.HasPrefix(w, want) })
+			if warned != tc.warned || res.Result != result.Passed {
+				t.Errorf("%s, warnings %q: want warned %v", res.Result, res.Warnings, tc.warned)
+			}
+		})
 	}
 }

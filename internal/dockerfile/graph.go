@@ -91,6 +91,8 @@ type Stage struct {
 	Steps int `json:"steps"`
 
 	instructions *instructions.Stage
+	// shell is the SHELL its RUN steps run in so far (nil: /bin/sh -c).
+	shell []string
 }
 
 // Graph is the analysed Dockerfile.
@@ -183,7 +185,7 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		}
 	}
 	for i := range stages {
-		st, err := newStage(i, &stages[i], lex, args, byName)
+		st, err := newStage(i, &stages[i], lex, args, byName, g.Stages)
 		if err != nil {
 			return nil, &Error{File: file, Line: firstLine(stages[i].Location), Err: err}
 		}
@@ -218,7 +220,7 @@ func laterBaseError(st *Stage, name string, line int) error {
 	return fmt.Errorf("FROM %s: stage %q is defined after line %d (at line %d), and BuildKit would pull an image called %q instead of building it; move stage %q above stage %q", st.BaseRaw, name, st.Line, line, st.Base, name, st.Name)
 }
 
-func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGetter, byName map[string]int) (*Stage, error) {
+func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGetter, byName map[string]int, earlier []*Stage) (*Stage, error) {
 	st := &Stage{
 		Index:        i,
 		Name:         is.Name,
@@ -252,6 +254,9 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 	if st.BaseStage < 0 && st.Base != emptyImage {
 		st.Steps = 1 // the FROM step
 	}
+	if st.BaseStage >= 0 {
+		st.shell = earlier[st.BaseStage].shell // SHELL is kept in the image
+	}
 	var cmdInst, entrypoint instructions.Command
 	for _, cmd := range is.Commands {
 		if end := lastLine(cmd.Location()); end > st.EndLine {
@@ -268,10 +273,15 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 			st.Runs++
 			if st.RunTest == nil {
 				st.RunTest = testCommandIn("RUN", cmd, c.ShellDependantCmdLine, findTestCommand)
+				if st.RunTest != nil && c.PrependShell {
+					st.RunTest.StatusLost = runStatusLost(c.ShellDependantCmdLine, optionsOf(st.shell))
+				}
 			}
 			if st.WeakTest == nil {
 				st.WeakTest = testCommandIn("RUN", cmd, c.ShellDependantCmdLine, findWeakTest)
 			}
+		case *instructions.ShellCommand:
+			st.shell = c.Shell
 		case *instructions.CmdCommand:
 			st.SetsCmd = true
 			st.CmdLine = firstLine(cmd.Location())
@@ -361,6 +371,29 @@ func testCommandIn(instruction string, cmd instructions.Command, line instructio
 		}
 	}
 	return nil
+}
+
+// runStatusLost says why a shell-form RUN step's test command does not
+// fail the step when it fails (see lostTestStatus): the command line, or
+// the heredoc scripts it runs, which have no shebang of their own.
+func runStatusLost(line instructions.ShellDependantCmdLine, opts shellOptions) string {
+	cmdline := strings.Join(line.CmdLine, " ")
+	words := strings.Fields(cmdline)
+	// RUN <<EOF and RUN bash <<EOF run the heredoc as the script; in
+	// RUN python3 <<EOF it is another program's input.
+	script := len(words) > 0 && (strings.HasPrefix(words[0], "<<") || (isShell(words[0]) && len(words) == 2 && strings.HasPrefix(words[1], "<<")))
+	if len(line.Files) == 0 || !script {
+		return lostTestStatus(cmdline, opts)
+	}
+	for _, f := range line.Files {
+		if strings.HasPrefix(f.Data, "#!") {
+			continue
+		}
+		if why := lostTestStatus(f.Data, opts); why != "" {
+			return why
+		}
+	}
+	return ""
 }
 
 // stageCommand is the stage's own command as written and, when it runs a

@@ -20,6 +20,10 @@ type TestCommand struct {
 	// inherits it (it sets no CMD or ENTRYPOINT of its own); "" when it is
 	// the stage's own.
 	From string `json:"from,omitempty"`
+	// StatusLost, for a RUN step, says why the step does not fail when the
+	// command fails ("|| true" after it, a pipe without pipefail, a command
+	// after it without set -e): the tests could fail unseen.
+	StatusLost string `json:"status_lost,omitempty"`
 }
 
 // maxCommandText is how much of a test command a reason quotes.
