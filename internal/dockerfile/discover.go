@@ -148,8 +148,8 @@ func (g *Graph) Discover(target *Stage) (picked []TestStage, rejected []Candidat
 // a test runner, else its first RUN step that does. A stage named for tests
 // may also show it weakly (a shell assertion, a script kept with the tests).
 // The command of a final target not named for tests counts only when it is
-// a known test runner (CMD rspec): an image whose command is ./test-server is
-// the application. An inherited command counts only in a stage named for
+// a known test runner (CMD rspec): an image whose command is ./test-server
+// or python test.py is the application. An inherited command counts only in a stage named for
 // tests.
 func (st *Stage) testSign(named, target bool) *TestCommand {
 	tc := st.CmdTest
@@ -159,7 +159,7 @@ func (st *Stage) testSign(named, target bool) *TestCommand {
 		tc = nil
 	}
 	if tc != nil && target && !named {
-		if words := skipPrefix(strings.Fields(tc.Command)); len(words) > 0 && isTestScript(words[0], false) {
+		if script := scriptOf(skipPrefix(strings.Fields(tc.Command))); script != "" && isTestScript(script, false) {
 			tc = nil
 		}
 	}

@@ -196,6 +196,55 @@ func fails(st *syntax.Stmt) bool {
 	return false
 }
 
+// simpleCommand is a simple command's words, with their quotes.
+type simpleCommand struct {
+	words []string
+	// condition: it is the condition of an if, while or until, which
+	// decides what runs rather than asserts.
+	condition bool
+}
+
+// simpleCommands are the simple commands of a command line, in order: read
+// with a shell parser, so that separators inside quotes (sbt ";clean;test")
+// stay in their word. A line that does not parse (another shell's syntax)
+// is cut at the usual separators instead (splitCommands).
+func simpleCommands(cmdline string) []simpleCommand {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(cmdline), "")
+	if err != nil {
+		var out []simpleCommand
+		for _, simple := range splitCommands(cmdline) {
+			out = append(out, simpleCommand{words: strings.Fields(simple)})
+		}
+		return out
+	}
+	conditions := map[*syntax.CallExpr]bool{}
+	markCalls := func(stmts []*syntax.Stmt) {
+		for _, st := range stmts {
+			syntax.Walk(st, func(n syntax.Node) bool {
+				if call, ok := n.(*syntax.CallExpr); ok {
+					conditions[call] = true
+				}
+				return true
+			})
+		}
+	}
+	var out []simpleCommand
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.IfClause:
+			markCalls(n.Cond)
+		case *syntax.WhileClause:
+			markCalls(n.Cond)
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 {
+				out = append(out, simpleCommand{words: callWords(n), condition: conditions[n]})
+			}
+		}
+		return true
+	})
+	return out
+}
+
 // callWords are a simple command's words as written, assignments first
 // (CGO_ENABLED=0 go test), as runsTests reads them.
 func callWords(c *syntax.CallExpr) []string {

@@ -35,10 +35,9 @@ const maxCommandText = 60
 // "sh -c", env assignments and the usual wrappers (npx, poetry run, bundle
 // exec, python -m, ...). The shell builtin "test" ("test -f x") is no test.
 func findTestCommand(cmdline string) string {
-	for _, simple := range splitCommands(cmdline) {
-		words := strings.Fields(simple)
-		if runsTests(words, 0) {
-			return shorten(strings.Join(words, " "))
+	for _, c := range simpleCommands(cmdline) {
+		if runsTests(c.words, 0) {
+			return shorten(strings.Join(c.words, " "))
 		}
 	}
 	return ""
@@ -49,8 +48,11 @@ func findTestCommand(cmdline string) string {
 // script kept with the tests (./scripts/test/e2e/entry), or "". It is a weak
 // sign, taken only from a stage whose name says it tests.
 func findWeakTest(cmdline string) string {
-	for _, simple := range splitCommands(cmdline) {
-		words := skipPrefix(strings.Fields(simple))
+	for _, c := range simpleCommands(cmdline) {
+		if c.condition {
+			continue // if [ -f x ]; then ...: a choice, not an assertion
+		}
+		words := skipPrefix(c.words)
 		if script := scriptOf(words); script != "" && (inTestDir(script) || namedForTests(script)) {
 			return shorten(strings.Join(words, " "))
 		}
@@ -189,7 +191,7 @@ var subcommandRunners = map[string][]string{
 // goalTools take goals as arguments; a goal that names tests runs them.
 var goalTools = map[string]bool{
 	"make": true, "gmake": true, "just": true, "task": true, "mage": true, "rake": true,
-	"invoke": true, "ninja": true, "nx": true, "turbo": true, "lerna": true, "sbt": true, "scons": true,
+	"invoke": true, "ninja": true, "nx": true, "turbo": true, "lerna": true, "scons": true,
 }
 
 // goalTestWords are words of a make goal or npm script that say it runs
@@ -205,7 +207,7 @@ var (
 // counts only on its own (make check).
 func isTestGoal(goal string) bool {
 	goal = strings.ToLower(strings.Trim(goal, `"'`))
-	if goal == "check" {
+	if goal == "check" || strings.Contains(goal, "end-to-end") {
 		return true
 	}
 	words := strings.FieldsFunc(goal, func(r rune) bool { return r == '-' || r == '_' || r == ':' || r == '.' || r == '/' })
@@ -257,12 +259,17 @@ func runsTests(words []string, depth int) bool {
 		return runsTests(skipFlags(skipFlags(args)[1:]), depth+1)
 	case testRunners[base]:
 		return true
+	case base == "pub":
+		// pub run test: Dart's test runner, before dart test.
+		return strings.HasPrefix(strings.Join(args, " "), "run test")
 	case isPython(base):
 		return pythonRunsTests(args, depth)
 	case base == "npm" || base == "pnpm" || base == "yarn" || base == "bun":
 		return scriptRunsTests(base, skipFlags(args))
 	case base == "mvn" || base == "mvnw" || base == "gradle" || base == "gradlew":
 		return buildToolRunsTests(args)
+	case base == "sbt":
+		return sbtRunsTests(args)
 	case goalTools[base]:
 		for _, a := range args {
 			if !strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && isTestGoal(a) {
@@ -291,6 +298,10 @@ func runsTests(words []string, depth int) bool {
 		}
 		if base == "zig" && len(args) >= 2 && args[0] == "build" && args[1] == "test" {
 			return true
+		}
+		if base == "dart" || base == "flutter" {
+			rest := strings.Join(args, " ")
+			return strings.HasPrefix(rest, "run test") || strings.HasPrefix(rest, "pub run test")
 		}
 		return false
 	}
@@ -368,7 +379,7 @@ func skipPrefix(words []string) []string {
 // word is the wrapped command or the subcommand.
 func skipFlags(args []string) []string {
 	for len(args) > 0 {
-		a := args[0]
+		a := strings.TrimLeft(args[0], `"'`) // xvfb-run -s '-screen 0 1024x768x24'
 		switch {
 		case strings.HasPrefix(a, "-"):
 			args = args[1:]
@@ -451,7 +462,38 @@ func scriptRunsTests(tool string, args []string) bool {
 			return false // npm ci, npm install, npm exec ...: no test
 		}
 	}
-	return isTestGoal(first)
+	// npm run vitest: a script named for the test runner it runs.
+	return isTestGoal(first) || testRunners[first]
+}
+
+// sbtRunsTests: sbt test, sbt "testOnly a.B", sbt ";clean;test", sbt it:test.
+// A quoted argument is one command line of ;-separated commands, so "set
+// test in assembly := {}" (which turns the tests off) is one command, a set.
+func sbtRunsTests(args []string) bool {
+	line := strings.ReplaceAll(strings.Join(args, " "), "'", `"`)
+	var commands []string
+	for i, part := range strings.Split(line, `"`) {
+		if i%2 == 1 {
+			commands = append(commands, strings.Split(part, ";")...)
+			continue
+		}
+		commands = append(commands, strings.Fields(strings.ReplaceAll(part, ";", " "))...)
+	}
+	for _, c := range commands {
+		words := strings.Fields(c)
+		if len(words) == 0 {
+			continue
+		}
+		name := strings.TrimPrefix(words[0], "+")
+		if i := strings.LastIndexAny(name, "/:"); i >= 0 {
+			name = name[i+1:] // it:test, IntegrationTest/test
+		}
+		switch name {
+		case "test", "testOnly", "testQuick", "testFull":
+			return true
+		}
+	}
+	return false
 }
 
 // buildToolRunsTests: mvn test|verify, gradle test|check, unless tests are
