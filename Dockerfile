@@ -9,8 +9,10 @@ ARG GO_VERSION=1.26.8
 FROM golang:${GO_VERSION}-bookworm AS build
 # A static binary with trimmed paths. The test stage inherits the same settings:
 # it tests what ships, and reuses the packages the build compiled (with other
-# flags it compiles them all again, twice the CPU).
-ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+# flags it compiles them all again, twice the CPU). grpcnotrace leaves out
+# gRPC's x/net/trace debug pages, which stagegate never serves: 0.3 MB of the
+# image.
+ENV CGO_ENABLED=0 GOFLAGS="-trimpath -tags=grpcnotrace"
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download

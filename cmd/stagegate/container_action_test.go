@@ -27,7 +27,9 @@ import (
 func actionImage(t *testing.T, engine testenv.Engine) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "stagegate")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=e2e", "-o", bin, ".")
+	// The Dockerfile's build stage, flags and tags alike (TestOwnDockerfile
+	// builds that stage itself).
+	cmd := exec.Command("go", "build", "-trimpath", "-tags=grpcnotrace", "-ldflags", "-s -w -X main.version=e2e", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -149,8 +149,8 @@ func (g *Graph) Discover(target *Stage) (picked []TestStage, rejected []Candidat
 // may also show it weakly (a shell assertion, a script kept with the tests).
 // The command of a final target not named for tests counts only when it is
 // a known test runner (CMD rspec): an image whose command is ./test-server
-// or python test.py is the application. An inherited command counts only in a stage named for
-// tests.
+// or python test.py is the application. An inherited command counts only in
+// a stage named for tests.
 func (st *Stage) testSign(named, target bool) *TestCommand {
 	tc := st.CmdTest
 	if tc != nil && tc.From != "" && !named {

@@ -77,23 +77,27 @@ func (o *shellOptions) setBuiltin(call *syntax.CallExpr) bool {
 // script only when nothing after it replaces its status, that is when it is
 // the last command, when errexit is set (set -e), and never behind "||" or
 // in a pipe other than last (unless pipefail is set).
-func lostTestStatus(script string, opts shellOptions) string {
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(script), "")
+func lostTestStatus(src string, opts shellOptions) string {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
 	if err != nil {
 		return ""
 	}
-	_, why := listStatus(f.Stmts, opts)
+	_, why := script(src).listStatus(f.Stmts, opts)
 	return why
 }
 
+// script is a shell script's source, which nodes of its syntax tree are
+// quoted from.
+type script string
+
 // listStatus reads a list of statements run one after the other: whether
 // one of them runs tests, and why its status is lost.
-func listStatus(stmts []*syntax.Stmt, opts shellOptions) (tests bool, why string) {
+func (sc script) listStatus(stmts []*syntax.Stmt, opts shellOptions) (tests bool, why string) {
 	for i, st := range stmts {
 		if call, ok := st.Cmd.(*syntax.CallExpr); ok && opts.setBuiltin(call) {
 			continue
 		}
-		t, w := stmtStatus(st, opts)
+		t, w := sc.stmtStatus(st, opts)
 		if !t {
 			continue
 		}
@@ -105,10 +109,10 @@ func listStatus(stmts []*syntax.Stmt, opts shellOptions) (tests bool, why string
 		}
 		// errexit ends the script on a failed command, but not on one that
 		// fails on the left of "&&".
-		if opts.errexit && !testsLeftOfAnd(st) {
+		if opts.errexit && !sc.testsLeftOfAnd(st) {
 			return true, ""
 		}
-		next := printed(stmts[i+1])
+		next := sc.printed(stmts[i+1])
 		if opts.errexit {
 			return true, fmt.Sprintf("it fails on the left of \"&&\", where set -e does not stop the script, and %q runs after it", next)
 		}
@@ -119,8 +123,8 @@ func listStatus(stmts []*syntax.Stmt, opts shellOptions) (tests bool, why string
 
 // stmtStatus reads one statement: whether it runs tests, and why their
 // status is lost within it.
-func stmtStatus(st *syntax.Stmt, opts shellOptions) (tests bool, why string) {
-	tests, why = cmdStatus(st.Cmd, opts)
+func (sc script) stmtStatus(st *syntax.Stmt, opts shellOptions) (tests bool, why string) {
+	tests, why = sc.cmdStatus(st.Cmd, opts)
 	switch {
 	case !tests || why != "":
 	case st.Negated:
@@ -131,24 +135,24 @@ func stmtStatus(st *syntax.Stmt, opts shellOptions) (tests bool, why string) {
 	return tests, why
 }
 
-func cmdStatus(cmd syntax.Command, opts shellOptions) (tests bool, why string) {
+func (sc script) cmdStatus(cmd syntax.Command, opts shellOptions) (tests bool, why string) {
 	switch c := cmd.(type) {
 	case *syntax.CallExpr:
-		return runsTests(callWords(c), 0), ""
+		return runsTests(sc.callWords(c), 0), ""
 	case *syntax.Block:
-		return listStatus(c.Stmts, opts)
+		return sc.listStatus(c.Stmts, opts)
 	case *syntax.Subshell:
-		return listStatus(c.Stmts, opts)
+		return sc.listStatus(c.Stmts, opts)
 	case *syntax.BinaryCmd:
-		xt, xw := stmtStatus(c.X, opts)
-		yt, yw := stmtStatus(c.Y, opts)
+		xt, xw := sc.stmtStatus(c.X, opts)
+		yt, yw := sc.stmtStatus(c.Y, opts)
 		switch {
 		case xt && xw != "":
 			return true, xw
-		case xt && c.Op == syntax.OrStmt && !fails(c.Y):
-			return true, fmt.Sprintf("%q after it replaces its failure", "|| "+printed(c.Y))
+		case xt && c.Op == syntax.OrStmt && !sc.fails(c.Y):
+			return true, fmt.Sprintf("%q after it replaces its failure", "|| "+sc.printed(c.Y))
 		case xt && (c.Op == syntax.Pipe || c.Op == syntax.PipeAll) && !opts.pipefail:
-			return true, fmt.Sprintf("it is piped into %q, whose status is the pipe's (no pipefail)", printed(c.Y))
+			return true, fmt.Sprintf("it is piped into %q, whose status is the pipe's (no pipefail)", sc.printed(c.Y))
 		case xt:
 			return true, ""
 		}
@@ -159,25 +163,25 @@ func cmdStatus(cmd syntax.Command, opts shellOptions) (tests bool, why string) {
 
 // testsLeftOfAnd reports whether a statement's tests run on the left of an
 // "&&", where errexit does not apply.
-func testsLeftOfAnd(st *syntax.Stmt) bool {
+func (sc script) testsLeftOfAnd(st *syntax.Stmt) bool {
 	b, ok := st.Cmd.(*syntax.BinaryCmd)
 	if !ok {
 		return false
 	}
 	if b.Op == syntax.AndStmt {
-		if xt, _ := stmtStatus(b.X, shellOptions{}); xt {
+		if xt, _ := sc.stmtStatus(b.X, shellOptions{}); xt {
 			return true
 		}
 	}
-	return testsLeftOfAnd(b.Y)
+	return sc.testsLeftOfAnd(b.Y)
 }
 
 // fails reports whether a statement after "||" passes a failure on: exit
 // with a status other than 0, or false.
-func fails(st *syntax.Stmt) bool {
+func (sc script) fails(st *syntax.Stmt) bool {
 	switch c := st.Cmd.(type) {
 	case *syntax.CallExpr:
-		words := callWords(c)
+		words := sc.callWords(c)
 		switch {
 		case len(words) == 0:
 			return false
@@ -187,11 +191,11 @@ func fails(st *syntax.Stmt) bool {
 			return len(words) > 1 && words[1] != "0"
 		}
 	case *syntax.Block:
-		return len(c.Stmts) > 0 && fails(c.Stmts[len(c.Stmts)-1])
+		return len(c.Stmts) > 0 && sc.fails(c.Stmts[len(c.Stmts)-1])
 	case *syntax.Subshell:
-		return len(c.Stmts) > 0 && fails(c.Stmts[len(c.Stmts)-1])
+		return len(c.Stmts) > 0 && sc.fails(c.Stmts[len(c.Stmts)-1])
 	case *syntax.BinaryCmd:
-		return fails(c.Y)
+		return sc.fails(c.Y)
 	}
 	return false
 }
@@ -217,6 +221,7 @@ func simpleCommands(cmdline string) []simpleCommand {
 		}
 		return out
 	}
+	sc := script(cmdline)
 	conditions := map[*syntax.CallExpr]bool{}
 	markCalls := func(stmts []*syntax.Stmt) {
 		for _, st := range stmts {
@@ -237,7 +242,7 @@ func simpleCommands(cmdline string) []simpleCommand {
 			markCalls(n.Cond)
 		case *syntax.CallExpr:
 			if len(n.Args) > 0 {
-				out = append(out, simpleCommand{words: callWords(n), condition: conditions[n]})
+				out = append(out, simpleCommand{words: sc.callWords(n), condition: conditions[n]})
 			}
 		}
 		return true
@@ -247,22 +252,22 @@ func simpleCommands(cmdline string) []simpleCommand {
 
 // callWords are a simple command's words as written, assignments first
 // (CGO_ENABLED=0 go test), as runsTests reads them.
-func callWords(c *syntax.CallExpr) []string {
+func (sc script) callWords(c *syntax.CallExpr) []string {
 	var words []string
 	for _, a := range c.Assigns {
-		words = append(words, printed(a))
+		words = append(words, sc.printed(a))
 	}
 	for _, w := range c.Args {
-		words = append(words, printed(w))
+		words = append(words, sc.printed(w))
 	}
 	return words
 }
 
 // printed is a node as the script writes it, on one line.
-func printed(n syntax.Node) string {
-	var b strings.Builder
-	if err := syntax.NewPrinter(syntax.SingleLine(true)).Print(&b, n); err != nil {
+func (sc script) printed(n syntax.Node) string {
+	from, to := n.Pos().Offset(), n.End().Offset()
+	if !n.Pos().IsValid() || to > uint(len(sc)) || from > to {
 		return ""
 	}
-	return shorten(strings.Join(strings.Fields(b.String()), " "))
+	return shorten(strings.Join(strings.Fields(string(sc[from:to])), " "))
 }
