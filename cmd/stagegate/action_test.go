@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/stagegate/stagegate/internal/github/githubtest"
+	"github.com/stagegate/stagegate/internal/result"
 	"github.com/stagegate/stagegate/internal/testenv"
 )
 
@@ -657,5 +658,36 @@ func TestActionFailOnWarnings(t *testing.T) {
 				t.Errorf("build check annotation %+v, want a warning on line 1 with the rule and its documentation", warning)
 			}
 		})
+	}
+}
+
+// TestActionReportsStayOutOfTheContext: a second stagegate step of the job
+// builds the same context after the first wrote its report into the
+// workspace. The report folder is no part of the context: the image does not
+// hold it, and COPY . stays cached.
+func TestActionReportsStayOutOfTheContext(t *testing.T) {
+	ws := t.TempDir()
+	df := "FROM busybox AS test\nCOPY . /ctx\nRUN echo \"" + testenv.Token(t) + "\" && ! test -e /ctx/.stagegate\nFROM busybox AS final\n"
+	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := githubtest.NewServer(t, token)
+	for i, step := range []string{"first", "second"} {
+		r := runAction(t, ws, actionCase{event: "push", api: api, inputs: map[string]string{"test-targets": "test"}})
+		if r.code != 0 {
+			t.Fatalf("%s step: exit %d\n%s", step, r.code, r.stdout)
+		}
+		if _, err := os.Stat(filepath.Join(ws, filepath.FromSlash(r.outputs["report"]))); err != nil {
+			t.Fatalf("%s step: no report in the workspace: %v", step, err)
+		}
+		var stages []result.Stage
+		if err := json.Unmarshal([]byte(r.outputs["stages"]), &stages); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range stages {
+			if st.Name == "test" && i == 1 && st.Status != result.StatusCached {
+				t.Errorf("%s step: test stage %s with %d/%d steps cached, want cached: the report changed the context", step, st.Status, st.CachedSteps, st.Steps)
+			}
+		}
 	}
 }

@@ -119,6 +119,11 @@ func readInputs(a *githubactions.Action, workspace string) (*Inputs, error) {
 		if st, err := os.Stat(g.ContextDir); err != nil || !st.IsDir() {
 			return nil, &InputError{"context", a.GetInput("context"), "a directory in the workspace", err}
 		}
+		// The reports of earlier stagegate steps are no part of the
+		// context: they would change what COPY . copies on every run.
+		if rel, err := filepath.Rel(g.ContextDir, filepath.Join(workspace, reportDir)); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			g.ContextExcludes = []string{filepath.ToSlash(rel)}
+		}
 	}
 	if f := a.GetInput("file"); f != "" {
 		g.File = build.InDir(workspace, f)

@@ -180,6 +180,8 @@ func TestPathInputsAreRelativeToTheWorkspace(t *testing.T) {
 		{"secret-files", map[string]string{"secret-files": "token=secrets/token"}, func(in *Inputs) (any, any) { return in.Gate.Secrets != nil, true }},
 		{"secrets src", map[string]string{"secrets": "id=token,src=secrets/token"}, func(in *Inputs) (any, any) { return in.Gate.Secrets != nil, true }},
 		{"absolute stays", map[string]string{"context": ws + "/app"}, func(in *Inputs) (any, any) { return in.Gate.ContextDir, filepath.Join(ws, "app") }},
+		{"reports left out of the workspace's context", nil, func(in *Inputs) (any, any) { return in.Gate.ContextExcludes, []string{".stagegate"} }},
+		{"reports outside a folder's context", map[string]string{"context": "app"}, func(in *Inputs) (any, any) { return in.Gate.ContextExcludes, []string(nil) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

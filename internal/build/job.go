@@ -42,6 +42,7 @@ func (b *Builder) NewJob(ctx context.Context, req Request) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	excludes = append(excludes, req.ContextExcludes...)
 	// No session ID: the source is read from whichever session runs the solve.
 	st := llb.Local("context",
 		llb.SharedKeyHint("context"),

@@ -15,6 +15,9 @@ type Request struct {
 	// ContextDir is the build context; DockerfilePath the Dockerfile's path.
 	ContextDir     string
 	DockerfilePath string
+	// ContextExcludes are left out of the context besides what its
+	// .dockerignore leaves out: what stagegate itself writes there.
+	ContextExcludes []string
 	// Tests are the test stages, solved first and concurrently; Target is
 	// solved last, when they pass (or always, without FailFast).
 	Tests    []TestTarget

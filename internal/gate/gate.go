@@ -28,14 +28,18 @@ import (
 
 // Config is one run's configuration, from flags or action inputs.
 type Config struct {
-	ContextDir  string
-	File        string // the Dockerfile; ContextDir/Dockerfile when empty
-	Target      string
-	TestTargets []string
-	BuildArgs   map[string]string
-	Labels      map[string]string
-	NoCache     bool
-	Platforms   []string
+	ContextDir string
+	File       string // the Dockerfile; ContextDir/Dockerfile when empty
+	// ContextExcludes are paths of the context (.dockerignore patterns) the
+	// build never sees: the action's report folder, which a later step's
+	// build of the same context would otherwise copy.
+	ContextExcludes []string
+	Target          string
+	TestTargets     []string
+	BuildArgs       map[string]string
+	Labels          map[string]string
+	NoCache         bool
+	Platforms       []string
 	// SkipSizes turns off measuring stage sizes.
 	SkipSizes bool
 	// LayerCachePath is the file that remembers layers' uncompressed sizes

@@ -27,20 +27,21 @@ func newRequest(ctx context.Context, cfg *Config, g *dockerfile.Graph, plan *doc
 		return build.Request{}, err
 	}
 	req := build.Request{
-		ContextDir:     cfg.ContextDir,
-		DockerfilePath: cfg.DockerfilePath(),
-		Target:         target,
-		BuildArgs:      cfg.BuildArgs,
-		Labels:         cfg.Labels,
-		NoCache:        cfg.NoCache,
-		Platforms:      cfg.Platforms,
-		TestPlatforms:  cfg.TestPlatforms,
-		FailFast:       !cfg.NoFailFast,
-		Exports:        exports,
-		CacheImports:   cfg.CacheFrom,
-		CacheExports:   cfg.CacheTo,
-		FrontendAttrs:  map[string]string{},
-		ExtraLocals:    map[string]string{},
+		ContextDir:      cfg.ContextDir,
+		DockerfilePath:  cfg.DockerfilePath(),
+		ContextExcludes: cfg.ContextExcludes,
+		Target:          target,
+		BuildArgs:       cfg.BuildArgs,
+		Labels:          cfg.Labels,
+		NoCache:         cfg.NoCache,
+		Platforms:       cfg.Platforms,
+		TestPlatforms:   cfg.TestPlatforms,
+		FailFast:        !cfg.NoFailFast,
+		Exports:         exports,
+		CacheImports:    cfg.CacheFrom,
+		CacheExports:    cfg.CacheTo,
+		FrontendAttrs:   map[string]string{},
+		ExtraLocals:     map[string]string{},
 	}
 	if err := addSessionAndContexts(cfg, &req); err != nil {
 		return build.Request{}, err
