@@ -71,9 +71,7 @@ func Result(plan *dockerfile.Plan, run Run) *result.Result {
 	res.Stages = Rows(plan, run.Solved, run.Stats, run.PlatformStats)
 	res.Failures = append(res.Failures, run.Failures...)
 	for _, f := range res.Failures {
-		if s := res.Stage(f.Stage); s != nil {
-			s.Status = result.StatusFailed
-		}
+		markFailed(res.Stages, f.Stage)
 	}
 	warnings, failures := testStages(plan, res.Stages, run)
 	res.Warnings = append(res.Warnings, warnings...)
@@ -93,6 +91,28 @@ func Result(plan *dockerfile.Plan, run Run) *result.Result {
 	}
 	res.BuildChecks = BuildChecks(run.File, run.Checks)
 	return res
+}
+
+// markFailed marks a failed stage's row failed. With a row per platform, a
+// row the status stream already showed failing is the one: a failure names
+// the stage, not its platform, so the first row is taken only when none
+// shows it.
+func markFailed(rows []result.Stage, stage string) {
+	first := -1
+	for i := range rows {
+		if rows[i].Name != stage {
+			continue
+		}
+		if rows[i].Status == result.StatusFailed {
+			return
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first >= 0 {
+		rows[first].Status = result.StatusFailed
+	}
 }
 
 // Untested is the result of a run that requires tests and has no test

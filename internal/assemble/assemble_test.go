@@ -304,7 +304,8 @@ func TestResult(t *testing.T) {
 		verdict  result.Verdict
 		failures []string // stage: message prefix
 		statuses map[string]result.Status
-		warnings []string // substrings, in order
+		rows     map[string]result.Status // by "stage platform"
+		warnings []string                 // substrings, in order
 	}{
 		{
 			name:    "passed",
@@ -350,6 +351,18 @@ func TestResult(t *testing.T) {
 				Failures: []result.Failure{{Message: "cancelled: SIGTERM"}}},
 			verdict:  result.Cancelled,
 			statuses: map[string]result.Status{"test": result.StatusPassed, "tools": result.StatusCancelled, "final": result.StatusCancelled},
+		},
+		{
+			name: "several platforms: the failure stays on the platform's row that failed",
+			run: Run{Solved: []*dockerfile.Stage{stage(t, plan, "test")}, Stats: all,
+				PlatformStats: map[progress.StageKey]*progress.StageStats{
+					{Stage: "final", Platform: "linux/amd64"}: done,
+					{Stage: "final", Platform: "linux/arm64"}: {Steps: 1, Failed: &progress.Step{Error: "exit code: 1"}},
+				},
+				Failures: []result.Failure{finalFailed}},
+			verdict:  result.Failed,
+			failures: []string{"final: COPY failed"},
+			rows:     map[string]result.Status{"final linux/amd64": result.StatusPassed, "final linux/arm64": result.StatusFailed},
 		},
 		{
 			name: "timed out before the test stage started: failed, the stages not run cancelled",
@@ -401,6 +414,20 @@ func TestResult(t *testing.T) {
 			for name, want := range tc.statuses {
 				if s := res.Stage(name); s == nil || s.Status != want {
 					t.Errorf("stage %s: %+v, want %s", name, s, want)
+				}
+			}
+			for key, want := range tc.rows {
+				found := false
+				for _, s := range res.Stages {
+					if s.Name+" "+s.Platform == key {
+						found = true
+						if s.Status != want {
+							t.Errorf("row %s: %s, want %s", key, s.Status, want)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no row %s", key)
 				}
 			}
 			rest := strings.Join(res.Warnings, "\n")
