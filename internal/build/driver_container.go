@@ -8,6 +8,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -123,12 +124,22 @@ func (d *containerDriver) diagnose(ctx context.Context) error {
 		return nil
 	}
 	defer attach.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = attach.Conn.SetDeadline(deadline) // the stream does not watch ctx
+	}
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, io.LimitReader(attach.Reader, 4<<10)); err != nil {
 		return nil
 	}
-	inspect, err := d.dc.ExecInspect(ctx, exec.ID, dockerclient.ExecInspectOptions{})
-	if err != nil || inspect.ExitCode == 0 {
+	// The stream may end a moment before the engine records the exit code.
+	var inspect dockerclient.ExecInspectResult
+	for range 20 {
+		if inspect, err = d.dc.ExecInspect(ctx, exec.ID, dockerclient.ExecInspectOptions{}); err != nil || !inspect.Running {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || inspect.Running || inspect.ExitCode == 0 {
 		return nil
 	}
 	return fmt.Errorf("container %s cannot run buildctl (exit code %d: %s): it is no BuildKit builder; use a container made by `docker buildx create --driver docker-container`, or moby/buildkit's image",
