@@ -186,6 +186,9 @@ func (st *Stage) dependsOn(i int) bool {
 
 // describe quotes a test command and says where it is.
 func describe(tc *TestCommand) string {
+	if tc.Script != "" {
+		return fmt.Sprintf("%q (in %s, which its %s on line %d runs)", tc.Command, tc.Script, tc.Instruction, tc.Line)
+	}
 	if tc.From != "" {
 		return fmt.Sprintf("%q (%s, line %d, inherited from stage %s)", tc.Command, tc.Instruction, tc.Line, tc.From)
 	}

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"slices"
@@ -93,6 +94,20 @@ type Stage struct {
 	instructions *instructions.Stage
 	// shell is the SHELL its RUN steps run in so far (nil: /bin/sh -c).
 	shell []string
+	// workdir is its working directory so far; copies are the COPY and ADD
+	// from the build context up to here, those of the stage it is built on
+	// first; argv is its command (ENTRYPOINT + CMD) as a container runs it;
+	// runs are its RUN steps' command lines.
+	workdir string
+	copies  []contextCopy
+	argv    []string
+	runs    []runLine
+}
+
+// runLine is a RUN step's command line and the line it starts at.
+type runLine struct {
+	text string
+	line int
 }
 
 // Graph is the analysed Dockerfile.
@@ -110,6 +125,9 @@ type Options struct {
 	// TargetPlatform and BuildPlatform default to the platform stagegate runs on.
 	TargetPlatform *ocispecs.Platform
 	BuildPlatform  *ocispecs.Platform
+	// Context is the build context, where the scripts a stage named for
+	// tests runs are read to find its test command (nil: none are read).
+	Context fs.FS
 }
 
 // Error is a problem with the Dockerfile at a line (0 when there is none).
@@ -197,6 +215,9 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 			}
 			addImage(st.Base)
 		}
+		if opts.Context != nil {
+			st.findScriptTest(opts.Context)
+		}
 		if st.BaseStage >= 0 && !st.SetsCmd && !st.SetsEntrypoint {
 			inheritCommand(st, g.Stages[st.BaseStage])
 		}
@@ -255,7 +276,9 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 		st.Steps = 1 // the FROM step
 	}
 	if st.BaseStage >= 0 {
-		st.shell = earlier[st.BaseStage].shell // SHELL is kept in the image
+		// SHELL and WORKDIR are kept in the image, and so are the files.
+		base := earlier[st.BaseStage]
+		st.shell, st.workdir, st.copies = base.shell, base.workdir, slices.Clone(base.copies)
 	}
 	var cmdInst, entrypoint instructions.Command
 	for _, cmd := range is.Commands {
@@ -266,11 +289,16 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 		case *instructions.AddCommand, *instructions.CopyCommand:
 			st.Steps++
 			st.Copies++
+			if cp, ok := contextCopyOf(cmd, st.workdir); ok {
+				st.copies = append(st.copies, cp)
+			}
 		case *instructions.WorkdirCommand:
 			st.Steps++
+			st.workdir = inImage(c.Path, st.workdir)
 		case *instructions.RunCommand:
 			st.Steps++
 			st.Runs++
+			st.runs = append(st.runs, runLine{strings.Join(c.CmdLine, " "), firstLine(cmd.Location())})
 			if st.RunTest == nil {
 				st.RunTest = testCommandIn("RUN", cmd, c.ShellDependantCmdLine, findTestCommand)
 				if st.RunTest != nil && c.PrependShell {
@@ -293,11 +321,38 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 		}
 	}
 	var weakCmd *TestCommand
-	st.Command, st.CmdTest, weakCmd = stageCommand(entrypoint, cmdInst)
+	st.Command, st.argv, st.CmdTest, weakCmd = stageCommand(entrypoint, cmdInst)
 	if st.WeakTest == nil {
 		st.WeakTest = weakCmd
 	}
 	return st, nil
+}
+
+// findScriptTest looks, in a stage named for tests that shows no test
+// command of its own, into the scripts of the build context that its command
+// or its RUN steps run: a test command in one is the stage's.
+func (st *Stage) findScriptTest(ctx fs.FS) {
+	if named, helper := testName(st); !named || helper != "" || st.RunTest != nil || st.CmdTest != nil {
+		return
+	}
+	if len(st.argv) > 0 {
+		if tc, script := scriptTest(ctx, st.copies, st.workdir, st.argv); tc != "" {
+			instruction := "CMD"
+			if st.SetsEntrypoint {
+				instruction = "ENTRYPOINT"
+			}
+			st.CmdTest = &TestCommand{Command: tc, Instruction: instruction, Line: st.CmdLine, Script: script}
+			return
+		}
+	}
+	for _, run := range st.runs {
+		for _, c := range simpleCommands(run.text) {
+			if tc, script := scriptTest(ctx, st.copies, st.workdir, c.words); tc != "" {
+				st.RunTest = &TestCommand{Command: tc, Instruction: "RUN", Line: run.line, Script: script}
+				return
+			}
+		}
+	}
 }
 
 // CommandLine is the line of the CMD or ENTRYPOINT the stage's image runs:
@@ -399,7 +454,7 @@ func runStatusLost(line instructions.ShellDependantCmdLine, opts shellOptions) s
 // stageCommand is the stage's own command as written and, when it runs a
 // test runner or looks like a test (see findWeakTest), that command. A container runs ENTRYPOINT with CMD as
 // its arguments ("ENTRYPOINT ["npm"]" + "CMD ["test"]" is "npm test").
-func stageCommand(entrypoint, cmd instructions.Command) (string, *TestCommand, *TestCommand) {
+func stageCommand(entrypoint, cmd instructions.Command) (string, []string, *TestCommand, *TestCommand) {
 	var written, argv []string
 	var first instructions.Command
 	for _, c := range []instructions.Command{entrypoint, cmd} {
@@ -420,11 +475,11 @@ func stageCommand(entrypoint, cmd instructions.Command) (string, *TestCommand, *
 		}
 	}
 	if first == nil {
-		return "", nil, nil
+		return "", nil, nil, nil
 	}
 	line := instructions.ShellDependantCmdLine{CmdLine: argv}
 	instruction := strings.ToUpper(first.Name())
-	return strings.Join(written, " + "), testCommandIn(instruction, first, line, findTestCommand), testCommandIn(instruction, first, line, findWeakTest)
+	return strings.Join(written, " + "), argv, testCommandIn(instruction, first, line, findTestCommand), testCommandIn(instruction, first, line, findWeakTest)
 }
 
 // addCommandDeps records COPY --from and RUN --mount=from uses, resolved the

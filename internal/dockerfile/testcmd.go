@@ -20,6 +20,9 @@ type TestCommand struct {
 	// inherits it (it sets no CMD or ENTRYPOINT of its own); "" when it is
 	// the stage's own.
 	From string `json:"from,omitempty"`
+	// Script is the build context's script the stage runs, when the
+	// command is in that script rather than in the Dockerfile.
+	Script string `json:"script,omitempty"`
 	// StatusLost, for a RUN step, says why the step does not fail when the
 	// command fails ("|| true" after it, a pipe without pipefail, a command
 	// after it without set -e): the tests could fail unseen.

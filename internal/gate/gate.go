@@ -181,6 +181,12 @@ func Analyze(cfg *Config) (*dockerfile.Graph, error) {
 		return nil, optionErrorf("file", "read Dockerfile: %w", err)
 	}
 	opts := dockerfile.Options{BuildArgs: cfg.BuildArgs}
+	// The scripts test stages run are read from the context, and from
+	// nowhere else: os.Root follows no link out of it.
+	if root, err := os.OpenRoot(cfg.ContextDir); err == nil {
+		defer root.Close()
+		opts.Context = root.FS()
+	}
 	if len(cfg.Platforms) > 0 {
 		p, err := parsePlatform(cfg.Platforms[0])
 		if err != nil {

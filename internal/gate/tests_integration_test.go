@@ -119,6 +119,34 @@ COPY --from=build /app /app
 	}
 }
 
+// TestEntrypointScriptFound: a stage named for tests runs an entrypoint
+// script of the context, which runs the tests. Discovery reads the script,
+// and the run fails at the command with the tests' exit code.
+func TestEntrypointScriptFound(t *testing.T) {
+	ctx := testenv.Context(t, map[string]string{
+		"docker-entrypoint.sh": "#!/bin/sh\nset -e\necho \"migrating (" + testenv.Token(t) + ")\"\n./run-tests.sh --verbose\n",
+		"run-tests.sh":         "#!/bin/sh\necho \"not ok 1 - adds\"\nexit 3\n",
+		"Dockerfile": `FROM busybox AS test
+WORKDIR /app
+COPY docker-entrypoint.sh run-tests.sh ./
+CMD ["./docker-entrypoint.sh"]
+
+FROM busybox AS final
+`,
+	})
+	res := run(t, &gate.Config{ContextDir: ctx})
+	test := stage(t, res, "test")
+	if res.Result != result.Failed || test.Status != result.StatusFailed || test.Tests == nil || test.Tests.Mode != result.TestModeRun {
+		t.Fatalf("result %s, test stage %s with tests %+v: want the script's tests run and failed", res.Result, test.Status, test.Tests)
+	}
+	if len(res.TestTargets) != 1 || !strings.Contains(res.TestTargets[0].Reason, "in docker-entrypoint.sh") {
+		t.Errorf("test targets %+v: want test, for the test command in docker-entrypoint.sh", res.TestTargets)
+	}
+	if f := res.Failure; f == nil || f.Line != 4 || f.ExitCode == nil || *f.ExitCode != 3 {
+		t.Errorf("failure %+v, want the CMD line 4 with exit code 3", f)
+	}
+}
+
 func TestRunStyleTestStageIsNotRunTwice(t *testing.T) {
 	// busybox's inherited CMD ["sh"] is not a test: auto must not run it.
 	ctx := testenv.Context(t, map[string]string{"Dockerfile": `FROM busybox AS test
