@@ -2,10 +2,12 @@ package assemble
 
 import (
 	"errors"
+	"io/fs"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stagegate/stagegate/internal/build"
@@ -37,7 +39,13 @@ COPY --from=tools /tools /tools
 
 func planFor(t *testing.T, src string, opts dockerfile.PlanOptions) *dockerfile.Plan {
 	t.Helper()
-	g, err := dockerfile.Parse("Dockerfile", []byte(src), dockerfile.Options{})
+	return planIn(t, src, nil, opts)
+}
+
+// planIn plans a Dockerfile whose build context is context.
+func planIn(t *testing.T, src string, context fs.FS, opts dockerfile.PlanOptions) *dockerfile.Plan {
+	t.Helper()
+	g, err := dockerfile.Parse("Dockerfile", []byte(src), dockerfile.Options{Context: context})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,24 +478,29 @@ func TestResultNoTests(t *testing.T) {
 // of, unless its reports were read: they would show a failing test.
 func TestResultWarnsOfALostTestStatus(t *testing.T) {
 	const piped = "FROM golang AS test\nRUN go test -v ./... | tee /out/test.log\n\nFROM golang AS final\n"
+	const pipedWarning = `stage test: Dockerfile:2: failing tests would not fail the build: "go test -v ./..." does not end the step with its status, because it is piped into "tee /out/test.log"`
+	const entrypoint = "FROM python AS test\nCOPY entrypoint.sh /\nCMD [\"/entrypoint.sh\"]\n\nFROM python AS final\n"
+	context := fstest.MapFS{"entrypoint.sh": {Data: []byte("#!/bin/sh\npython -m pytest\ncoverage xml\n")}}
+	ran := &build.TestOutcome{Target: "test", Run: &build.TestRun{Args: []string{"/entrypoint.sh"}}}
 	for _, tc := range []struct {
 		name       string
 		dockerfile string
 		outcome    *build.TestOutcome
-		warned     bool
+		want       string // the warning's start; "" : none
 	}{
-		{"piped, no reports", piped, &build.TestOutcome{Target: "test"}, true},
-		{"piped, reports read", piped, &build.TestOutcome{Target: "test", Reports: junit()}, false},
-		{"chained with &&", "FROM golang AS test\nRUN go vet ./... && go test ./...\n\nFROM golang AS final\n", &build.TestOutcome{Target: "test"}, false},
+		{"piped, no reports", piped, &build.TestOutcome{Target: "test"}, pipedWarning},
+		{"piped, reports read", piped, &build.TestOutcome{Target: "test", Reports: junit()}, ""},
+		{"chained with &&", "FROM golang AS test\nRUN go vet ./... && go test ./...\n\nFROM golang AS final\n", &build.TestOutcome{Target: "test"}, ""},
+		{"a command's script without set -e", entrypoint, ran,
+			`stage test: entrypoint.sh: failing tests would not fail the build: "python -m pytest" does not end the script with its status, because "coverage xml" runs after it`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := planFor(t, tc.dockerfile, dockerfile.PlanOptions{})
+			plan := planIn(t, tc.dockerfile, context, dockerfile.PlanOptions{})
 			res := Result(plan, Run{File: "Dockerfile", Solved: []*dockerfile.Stage{stage(t, plan, "test"), stage(t, plan, "final")},
 				Tests: map[string]*build.TestOutcome{"test": tc.outcome}})
-			const want = `stage test: Dockerfile:2: failing tests would not fail the build: "go test -v ./..." does not end the step with its status, because it is piped into "tee /out/test.log"`
-			warned := slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.HasPrefix(w, want) })
-			if warned != tc.warned || res.Result != result.Passed {
-				t.Errorf("%s, warnings %q: want warned %v", res.Result, res.Warnings, tc.warned)
+			warned := slices.ContainsFunc(res.Warnings, func(w string) bool { return tc.want != "" && strings.HasPrefix(w, tc.want) })
+			if warned != (tc.want != "") || (tc.want == "" && len(res.Warnings) > 0) || res.Result != result.Passed {
+				t.Errorf("%s, warnings %q: want %q", res.Result, res.Warnings, tc.want)
 			}
 		})
 	}

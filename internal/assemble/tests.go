@@ -54,11 +54,19 @@ func testStage(st *dockerfile.Stage, row *result.Stage, to *build.TestOutcome, r
 		tr.Warnings = append(tr.Warnings, to.ReportErrors...)
 		addReports(tr, to.Reports, run.GoModule)
 	}
-	if rt := st.RunTest; tr.Mode == result.TestModeBuild && rt != nil && rt.StatusLost != "" && len(tr.Suites) == 0 {
+	tc := st.RunTest
+	if tr.Mode == result.TestModeRun {
+		tc = st.CmdTest
+	}
+	if tc != nil && tc.StatusLost != "" && len(tr.Suites) == 0 {
 		// Nothing else would see a test fail: the stage passes whatever
 		// the tests said.
-		warnings = append(warnings, fmt.Sprintf("stage %s: %s:%d: failing tests would not fail the build: %q does not end the step with its status, because %s. Chain it with &&, start the script with set -e (and set -o pipefail for a pipe), or read its results with test-reports",
-			st.Name, run.File, rt.Line, rt.Command, rt.StatusLost))
+		where, what := fmt.Sprintf("%s:%d", run.File, tc.Line), "step"
+		if tc.Script != "" {
+			where, what = tc.Script, "script"
+		}
+		warnings = append(warnings, fmt.Sprintf("stage %s: %s: failing tests would not fail the build: %q does not end the %s with its status, because %s. Chain it with &&, start the script with set -e (and set -o pipefail for a pipe), or read its results with test-reports",
+			st.Name, where, tc.Command, what, tc.StatusLost))
 	}
 	if tr.NotRun == "" && len(run.TestReports) > 0 && len(tr.Suites) == 0 && row.Status != result.StatusFailed && to != nil {
 		tr.NotRun = "test reports were expected (" + strings.Join(run.TestReports, ", ") + ") but the stage left none that could be read: no test result was seen"

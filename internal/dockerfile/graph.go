@@ -336,19 +336,19 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 		return
 	}
 	if len(st.argv) > 0 {
-		if tc, script := scriptTest(ctx, st.copies, st.workdir, st.argv); tc != "" {
+		if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, st.argv); tc != "" {
 			instruction := "CMD"
 			if st.SetsEntrypoint {
 				instruction = "ENTRYPOINT"
 			}
-			st.CmdTest = &TestCommand{Command: tc, Instruction: instruction, Line: st.CmdLine, Script: script}
+			st.CmdTest = &TestCommand{Command: tc, Instruction: instruction, Line: st.CmdLine, Script: script, StatusLost: lost}
 			return
 		}
 	}
 	for _, run := range st.runs {
 		for _, c := range simpleCommands(run.text) {
-			if tc, script := scriptTest(ctx, st.copies, st.workdir, c.words); tc != "" {
-				st.RunTest = &TestCommand{Command: tc, Instruction: "RUN", Line: run.line, Script: script}
+			if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, c.words); tc != "" {
+				st.RunTest = &TestCommand{Command: tc, Instruction: "RUN", Line: run.line, Script: script, StatusLost: lost}
 				return
 			}
 		}

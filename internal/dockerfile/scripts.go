@@ -110,27 +110,40 @@ func isDir(ctx fs.FS, copies []contextCopy, dest string) bool {
 // scriptTest finds the test command in a script of the build context that
 // words (a command line's words) run, as a stage whose copies and working
 // directory are these has it: ./docker-entrypoint.sh, sh run-tests, python
-// ci/check.py. It returns the test command and the script's context path.
-func scriptTest(ctx fs.FS, copies []contextCopy, workdir string, words []string) (command, script string) {
+// ci/check.py. It returns the test command, the script's context path and
+// why the script does not exit with the command's status ("" : it does).
+func scriptTest(ctx fs.FS, copies []contextCopy, workdir string, words []string) (command, script, lost string) {
 	s := scriptOf(skipPrefix(words))
 	if s == "" || (!strings.Contains(s, "/") && !strings.Contains(s, ".")) {
-		return "", "" // a command on the PATH, not a script
+		return "", "", "" // a command on the PATH, not a script
 	}
 	rel := contextPath(ctx, copies, inImage(strings.Trim(s, `"'`), workdir))
 	if rel == "" {
-		return "", ""
+		return "", "", ""
 	}
 	f, err := ctx.Open(rel)
 	if err != nil {
-		return "", ""
+		return "", "", ""
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxScript))
 	if err != nil {
-		return "", ""
+		return "", "", ""
 	}
-	if tc := findTestCommand(string(data)); tc != "" {
-		return tc, rel
+	text := string(data)
+	tc := findTestCommand(text)
+	if tc == "" {
+		return "", "", ""
 	}
-	return "", ""
+	return tc, rel, lostTestStatus(text, shebangOptions(text))
+}
+
+// shebangOptions are the shell options a script's #! line sets
+// (#!/bin/bash -e).
+func shebangOptions(text string) shellOptions {
+	first, _, _ := strings.Cut(text, "\n")
+	if line, ok := strings.CutPrefix(first, "#!"); ok {
+		return optionsOf(strings.Fields(line))
+	}
+	return shellOptions{}
 }

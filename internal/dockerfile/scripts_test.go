@@ -59,6 +59,25 @@ func TestScriptsOfTheContext(t *testing.T) {
 	}
 }
 
+// A script whose tests' failure it does not pass on says so; its #! line's
+// options count.
+func TestScriptStatusLost(t *testing.T) {
+	context := fstest.MapFS{
+		"ci.sh":   {Data: []byte("#!/bin/bash\npytest -q\ncoverage xml\n")},
+		"ci-e.sh": {Data: []byte("#!/bin/bash -e\npytest -q\ncoverage xml\n")},
+	}
+	for script, want := range map[string]string{"ci.sh": `"coverage xml" runs after it`, "ci-e.sh": ""} {
+		g, err := Parse("Dockerfile", []byte("FROM python AS test\nCOPY "+script+" /ci\nCMD [\"/ci\"]\n"), fixedPlatforms(Options{Context: context}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := g.Stage("test")
+		if st.CmdTest == nil || st.CmdTest.Script != script || !strings.Contains(st.CmdTest.StatusLost, want) || (want == "") != (st.CmdTest.StatusLost == "") {
+			t.Errorf("%s: command test %+v, want its status lost because %q", script, st.CmdTest, want)
+		}
+	}
+}
+
 func TestContextPath(t *testing.T) {
 	ctx := fstest.MapFS{"a.sh": {Data: []byte("x")}, "ci/b.sh": {Data: []byte("x")}, "ci/deep/c.sh": {Data: []byte("x")},
 		"link.sh": {Data: []byte("a.sh"), Mode: fs.ModeSymlink}}

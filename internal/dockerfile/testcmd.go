@@ -23,9 +23,10 @@ type TestCommand struct {
 	// Script is the build context's script the stage runs, when the
 	// command is in that script rather than in the Dockerfile.
 	Script string `json:"script,omitempty"`
-	// StatusLost, for a RUN step, says why the step does not fail when the
-	// command fails ("|| true" after it, a pipe without pipefail, a command
-	// after it without set -e): the tests could fail unseen.
+	// StatusLost, for a RUN step or a script, says why the step or the
+	// script does not fail when the command fails ("|| true" after it, a
+	// pipe without pipefail, a command after it without set -e): the tests
+	// could fail unseen.
 	StatusLost string `json:"status_lost,omitempty"`
 }
 
@@ -228,7 +229,7 @@ func isTestGoal(goal string) bool {
 
 // testScript is a script whose name says it runs tests: ./test.sh,
 // scripts/run-tests, ci/unit_tests.py.
-var testScript = regexp.MustCompile(`^(run[-_]?)?([a-z0-9]+[-_])?(u?tests?|spec|specs|unittests?)([-_][a-z0-9]+)*(\.(sh|bash|py|rb|js|mjs|ts|pl|ps1))?$`)
+var testScript = regexp.MustCompile(`^(run[-_]?)?([a-z0-9]+[-_])?(u?tests?|spec|specs|unittests?)([-_][a-z0-9]+)*(\.(sh|bash|bats|py|rb|js|mjs|ts|pl|ps1))?$`)
 
 func runsTests(words []string, depth int) bool {
 	words = skipPrefix(words)
