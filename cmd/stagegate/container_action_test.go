@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/stagegate/stagegate/internal/github/githubtest"
@@ -23,14 +26,14 @@ import (
 
 // actionImage makes the action's image the way the repository's Dockerfile
 // does (a static binary and CA certificates on an empty base), from a binary
-// built here: base images cannot be pulled on this machine.
+// built here with the Dockerfile's own settings (dockerfileGoBuild): base
+// images cannot be pulled on this machine.
 func actionImage(t *testing.T, engine testenv.Engine) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "stagegate")
-	// The Dockerfile's build stage, flags and tags alike (TestOwnDockerfile
-	// builds that stage itself).
-	cmd := exec.Command("go", "build", "-trimpath", "-tags=grpcnotrace", "-ldflags", "-s -w -X main.version=e2e", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	env, ldflags := dockerfileGoBuild(t)
+	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, ".")
+	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
@@ -44,6 +47,54 @@ func actionImage(t *testing.T, engine testenv.Engine) string {
 		dc.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true})
 	})
 	return ref
+}
+
+// dockerfileGoBuild is how the repository's Dockerfile compiles the action's
+// binary, read from it so that the image built here cannot drift from it: the
+// build stage's ENV (CGO_ENABLED, GOFLAGS with its build tags) and its go
+// build's -ldflags, with VERSION=e2e.
+func dockerfileGoBuild(t *testing.T) (env []string, ldflags string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ast, err := parser.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, _, err := instructions.Parse(ast.AST, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ldflagsArg := regexp.MustCompile(`-ldflags "([^"]*)"`)
+	for _, st := range stages {
+		if st.Name != "build" {
+			continue
+		}
+		for _, cmd := range st.Commands {
+			switch c := cmd.(type) {
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					// As the frontend reads it: quotes removed.
+					v, _, err := shell.NewLex('\\').ProcessWord(kv.Value, shell.EnvsFromSlice(env))
+					if err != nil {
+						t.Fatalf("ENV %s: %v", kv.Key, err)
+					}
+					env = append(env, kv.Key+"="+v)
+				}
+			case *instructions.RunCommand:
+				if m := ldflagsArg.FindStringSubmatch(strings.Join(c.CmdLine, " ")); m != nil {
+					ldflags = strings.ReplaceAll(m[1], "${VERSION}", "e2e")
+				}
+			}
+		}
+	}
+	if len(env) == 0 || ldflags == "" {
+		t.Fatalf("the Dockerfile's build stage sets no ENV or no go build -ldflags (env %q, ldflags %q)", env, ldflags)
+	}
+	return env, ldflags
 }
 
 // runnerUID owns the runner's work folder on GitHub's hosted runners (the
