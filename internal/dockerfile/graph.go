@@ -336,7 +336,8 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 		return
 	}
 	if len(st.argv) > 0 {
-		if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, st.argv); tc != "" {
+		// Fields: a shell-form CMD is one string.
+		if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, strings.Fields(strings.Join(st.argv, " "))); tc != "" {
 			instruction := "CMD"
 			if st.SetsEntrypoint {
 				instruction = "ENTRYPOINT"
@@ -451,9 +452,10 @@ func runStatusLost(line instructions.ShellDependantCmdLine, opts shellOptions) s
 	return ""
 }
 
-// stageCommand is the stage's own command as written and, when it runs a
-// test runner or looks like a test (see findWeakTest), that command. A container runs ENTRYPOINT with CMD as
-// its arguments ("ENTRYPOINT ["npm"]" + "CMD ["test"]" is "npm test").
+// stageCommand is the stage's own command as written, as the argv a
+// container runs (ENTRYPOINT with CMD as its arguments: "ENTRYPOINT ["npm"]"
+// + "CMD ["test"]" is "npm test"), and that command when it runs a test
+// runner, or when it looks like a test (see findWeakTest).
 func stageCommand(entrypoint, cmd instructions.Command) (string, []string, *TestCommand, *TestCommand) {
 	var written, argv []string
 	var first instructions.Command

@@ -76,7 +76,7 @@ func contextPath(ctx fs.FS, copies []contextCopy, p string) string {
 					continue
 				}
 				rel = path.Join(src, r)
-			case intoDir || isDir(ctx, copies[:i], dest):
+			case intoDir || isDir(copies[:i], dest):
 				if p != path.Join(dest, path.Base(src)) {
 					continue
 				}
@@ -98,7 +98,7 @@ func contextPath(ctx fs.FS, copies []contextCopy, p string) string {
 
 // isDir reports whether earlier copies made dest a folder. (BuildKit also
 // copies into a folder that the base image has; that is not known here.)
-func isDir(ctx fs.FS, copies []contextCopy, dest string) bool {
+func isDir(copies []contextCopy, dest string) bool {
 	for _, c := range copies {
 		if d := inImage(c.dest, c.workdir); strings.HasPrefix(dest, strings.TrimSuffix(d, "/")+"/") {
 			return true
