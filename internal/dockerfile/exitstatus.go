@@ -116,7 +116,7 @@ func (sc script) listStatus(stmts []*syntax.Stmt, opts shellOptions) (tests bool
 		if opts.errexit {
 			return true, fmt.Sprintf("it fails on the left of \"&&\", where set -e does not stop the script, and %q runs after it", next)
 		}
-		return true, fmt.Sprintf("%q runs after it, and its status is the step's (no set -e)", next)
+		return true, fmt.Sprintf("%q runs after it, without set -e", next)
 	}
 	return false, ""
 }
@@ -177,7 +177,7 @@ func (sc script) testsLeftOfAnd(st *syntax.Stmt) bool {
 }
 
 // fails reports whether a statement after "||" passes a failure on: exit
-// with a status other than 0, or false.
+// (with its status, or another but 0), or false.
 func (sc script) fails(st *syntax.Stmt) bool {
 	switch c := st.Cmd.(type) {
 	case *syntax.CallExpr:
@@ -188,7 +188,8 @@ func (sc script) fails(st *syntax.Stmt) bool {
 		case words[0] == "false":
 			return true
 		case words[0] == "exit" || words[0] == "return":
-			return len(words) > 1 && words[1] != "0"
+			// exit alone exits with the failed command's status.
+			return len(words) == 1 || words[1] != "0"
 		}
 	case *syntax.Block:
 		return len(c.Stmts) > 0 && sc.fails(c.Stmts[len(c.Stmts)-1])
