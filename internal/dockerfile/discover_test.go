@@ -115,6 +115,8 @@ func TestFindWeakTest(t *testing.T) {
 		{"python3 -u e2e.py --fast", "python3 -u e2e.py --fast"},
 		{"./e2e", "./e2e"},
 		{"python app.py", ""},
+		{"./ci-setup.sh", ""},
+		{"sh scripts/e2e-deps.sh", ""},
 		{"python -m http.server", ""},
 		{"pip install -r tests.txt", ""},
 		{"mkdir -p /tests", ""},

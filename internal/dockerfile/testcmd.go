@@ -98,13 +98,16 @@ func scriptOf(words []string) string {
 }
 
 // namedForTests reports whether a script's name, without its extension,
-// says it tests as a stage name does: integration.py, e2e.sh.
+// says it tests as a stage name does: integration.py, e2e.sh; not
+// ci-setup.sh, whose other word says it prepares.
 func namedForTests(script string) bool {
 	name := strings.ToLower(path.Base(script))
 	if ext := path.Ext(name); ext != "" {
 		name = strings.TrimSuffix(name, ext)
 	}
-	return name != "" && slices.ContainsFunc(nameWords(name), testNameWord.MatchString)
+	words := nameWords(name)
+	return name != "" && slices.ContainsFunc(words, testNameWord.MatchString) &&
+		!slices.ContainsFunc(words, func(w string) bool { return slices.Contains(helperNameWords, w) })
 }
 
 // inTestDir reports whether a command is a script in a folder of tests.
