@@ -202,6 +202,7 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 			g.ExternalImages = append(g.ExternalImages, ref)
 		}
 	}
+	testBinaries := map[string]bool{} // written by go test -c -o NAME so far
 	for i := range stages {
 		st, err := newStage(i, &stages[i], lex, args, byName, g.Stages)
 		if err != nil {
@@ -217,6 +218,12 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		}
 		if opts.Context != nil {
 			st.findScriptTest(opts.Context)
+		}
+		st.findCompiledTest(testBinaries)
+		for _, run := range st.runs {
+			for _, name := range compiledTests(run.text) {
+				testBinaries[name] = true
+			}
 		}
 		if st.BaseStage >= 0 && !st.SetsCmd && !st.SetsEntrypoint {
 			inheritCommand(st, g.Stages[st.BaseStage])
@@ -354,6 +361,21 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 			}
 		}
 	}
+}
+
+// findCompiledTest takes the stage's command for its test when it runs a Go
+// test binary that an earlier step compiled (go test -c -o NAME, one of
+// binaries): CMD ["/app/service-test"].
+func (st *Stage) findCompiledTest(binaries map[string]bool) {
+	words := skipPrefix(strings.Fields(strings.Join(st.argv, " ")))
+	if st.CmdTest != nil || len(words) == 0 || !binaries[path.Base(strings.Trim(words[0], `"'`))] {
+		return
+	}
+	instruction := "CMD"
+	if st.SetsEntrypoint {
+		instruction = "ENTRYPOINT"
+	}
+	st.CmdTest = &TestCommand{Command: shorten(strings.Join(words, " ")), Instruction: instruction, Line: st.CmdLine}
 }
 
 // CommandLine is the line of the CMD or ENTRYPOINT the stage's image runs:

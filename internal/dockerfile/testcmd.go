@@ -312,7 +312,31 @@ func runsTests(words []string, depth int) bool {
 		}
 		return false
 	}
+	// pkg.test: a Go test binary under the name go test -c gives it.
+	if strings.HasSuffix(base, ".test") && len(base) > len(".test") {
+		return true
+	}
 	return isTestScript(cmd, false) || targetsTests(args) || handsOnATest(cmd, args, depth)
+}
+
+// compiledTests are the names of the Go test binaries a command line's
+// go test -c -o NAME steps write: a command that runs one runs tests.
+func compiledTests(cmdline string) []string {
+	var names []string
+	for _, c := range simpleCommands(cmdline) {
+		words := skipPrefix(c.words)
+		if len(words) < 3 || path.Base(words[0]) != "go" || words[1] != "test" || !slices.Contains(words, "-c") {
+			continue
+		}
+		for i, w := range words {
+			if o, ok := strings.CutPrefix(w, "-o="); ok {
+				names = append(names, path.Base(strings.Trim(o, `"'`)))
+			} else if w == "-o" && i+1 < len(words) {
+				names = append(names, path.Base(strings.Trim(words[i+1], `"'`)))
+			}
+		}
+	}
+	return names
 }
 
 // handsOnATest reports whether a script is handed a test command to run:
