@@ -219,12 +219,12 @@ func Parse(file string, data []byte, opts Options) (*Graph, error) {
 		if opts.Context != nil {
 			st.findScriptTest(opts.Context)
 		}
-		st.findCompiledTest(testBinaries)
 		for _, run := range st.runs {
 			for _, name := range compiledTests(run.text) {
 				testBinaries[name] = true
 			}
 		}
+		st.findCompiledTest(testBinaries)
 		if st.BaseStage >= 0 && !st.SetsCmd && !st.SetsEntrypoint {
 			inheritCommand(st, g.Stages[st.BaseStage])
 		}
@@ -364,8 +364,8 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 }
 
 // findCompiledTest takes the stage's command for its test when it runs a Go
-// test binary that an earlier step compiled (go test -c -o NAME, one of
-// binaries): CMD ["/app/service-test"].
+// test binary that a step of it or of an earlier stage compiled (go test -c
+// -o NAME, one of binaries): CMD ["/app/service-test"].
 func (st *Stage) findCompiledTest(binaries map[string]bool) {
 	words := skipPrefix(strings.Fields(strings.Join(st.argv, " ")))
 	if st.CmdTest != nil || len(words) == 0 || !binaries[path.Base(strings.Trim(words[0], `"'`))] {
