@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -55,19 +54,7 @@ func actionImage(t *testing.T, engine testenv.Engine) string {
 // build's -ldflags, with VERSION=e2e.
 func dockerfileGoBuild(t *testing.T) (env []string, ldflags string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ast, err := parser.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stages, _, err := instructions.Parse(ast.AST, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stages, _ := ownDockerfile(t)
 	ldflagsArg := regexp.MustCompile(`-ldflags "([^"]*)"`)
 	for _, st := range stages {
 		if st.Name != "build" {

@@ -78,6 +78,26 @@ func TestOwnDockerfile(t *testing.T) {
 	}
 }
 
+// ownDockerfile parses the repository's Dockerfile with BuildKit's parser:
+// its stages and the ARGs before the first FROM.
+func ownDockerfile(t *testing.T) ([]instructions.Stage, []instructions.ArgCommand) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ast, err := parser.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stages, metaArgs
+}
+
 // TestDockerfileGoIsGoMods: the image builds and tests with the Go version
 // go.mod asks for. A newer golang image would hide a module that no longer
 // builds with the version it declares; an older one fails (GOTOOLCHAIN=local).
@@ -90,19 +110,7 @@ func TestDockerfileGoIsGoMods(t *testing.T) {
 	if m == nil {
 		t.Fatal("go.mod has no go directive")
 	}
-	f, err := os.Open("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ast, err := parser.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, metaArgs, err := instructions.Parse(ast.AST, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, metaArgs := ownDockerfile(t)
 	var goVersion string
 	for _, arg := range metaArgs {
 		for _, kv := range arg.Args {
