@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
@@ -138,6 +139,8 @@ func TestDiscover(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		dockerfile string
+		// context is the build context, where scripts are read (nil: none).
+		context    fs.FS
 		wantTests  []string
 		wantTarget string
 		// wantRejected are stages that looked like test stages and were not
@@ -226,12 +229,33 @@ func TestDiscover(t *testing.T) {
 		{name: "a test stage that compiles its Go tests, then runs them as its command",
 			dockerfile: "FROM golang AS build\nRUN go build -o /app .\nFROM build AS verify\nRUN go test -c -o /bin/suite ./...\nCMD [\"suite\", \"-test.short\"]\nFROM scratch\nCOPY --from=build /app /app\n",
 			wantTests:  strs("verify"), wantTarget: "stage-2", wantReason: `"suite -test.short" (CMD, line 5)`},
+		{name: "a stage named for tests whose command runs an entrypoint script copied by name",
+			dockerfile: "FROM python AS base\nWORKDIR /app\nCOPY app.py .\nFROM base AS test\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM base AS prod\nCMD [\"python\", \"app.py\"]\n",
+			context:    scriptContext, wantTests: strs("test"), wantTarget: "prod",
+			wantReason: `"coverage run -m pytest tests/" (in docker-entrypoint.sh, which its CMD on line 6 runs)`},
+		{name: "a RUN step running a script of a folder copied whole",
+			dockerfile: "FROM alpine AS base\nRUN apk add bats\nFROM base AS buildkit-test\nWORKDIR /work\nCOPY . .\nRUN ./test/run.sh\nFROM alpine\n",
+			context:    scriptContext, wantTests: strs("buildkit-test"), wantTarget: "stage-2",
+			wantReason: `"bats --tap ./tests" (in test/run.sh, which its RUN on line 6 runs)`},
+		{name: "a shell-form command running a script through sh",
+			dockerfile: "FROM python AS tests\nWORKDIR /app\nCOPY . .\nCMD sh docker-entrypoint.sh --ci\nFROM python AS prod\n",
+			context:    scriptContext, wantTests: strs("tests"), wantTarget: "prod",
+			wantReason: `(in docker-entrypoint.sh, which its CMD on line 4 runs)`},
+		{name: "a script that runs no test",
+			dockerfile: "FROM python AS test\nCOPY serve.sh /serve.sh\nCMD [\"sh\", \"/serve.sh\"]\nFROM python AS prod\n",
+			context:    scriptContext, wantTarget: "prod", wantRejected: strs("test")},
+		{name: "without the context, no script is read",
+			dockerfile: "FROM python AS test\nWORKDIR /app\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM python AS prod\n",
+			wantTarget: "prod", wantRejected: strs("test")},
+		{name: "a script run by a stage whose name does not say it tests is not read",
+			dockerfile: "FROM python AS migrate\nWORKDIR /app\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM python AS prod\n",
+			context:    scriptContext, wantTarget: "prod"},
 		{name: "words that contain test are not test names",
 			dockerfile: "FROM golang:latest AS latest-golang\nRUN go build .\nFROM alpine AS gotestsum\nRUN apk add go\nFROM alpine\nCOPY --from=latest-golang /app /app\n",
 			wantTests:  nil, wantTarget: "stage-2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := Parse("Dockerfile", []byte(tc.dockerfile), fixedPlatforms(Options{}))
+			g, err := Parse("Dockerfile", []byte(tc.dockerfile), fixedPlatforms(Options{Context: tc.context}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,65 +2,18 @@ package dockerfile
 
 import (
 	"io/fs"
-	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 )
 
-// A stage named for tests whose command or RUN step runs a script of the
-// build context: the test command in the script makes it a test stage.
-func TestScriptsOfTheContext(t *testing.T) {
-	context := fstest.MapFS{
-		"docker-entrypoint.sh": {Data: []byte("#!/bin/sh\nset -e\nalembic upgrade head\ncoverage run -m pytest tests/\ncoverage xml\n")},
-		"serve.sh":             {Data: []byte("#!/bin/sh\nexec gunicorn app:app\n")},
-		"test/run.sh":          {Data: []byte("#!/bin/sh\nset -e\nbats --tap ./tests\n")},
-		"app.py":               {Data: []byte("print('hi')\n")},
-	}
-	for _, tc := range []struct {
-		name, dockerfile string
-		context          fs.FS
-		wantTests        []string
-		wantReason       string
-	}{
-		{name: "a command running an entrypoint script copied by name",
-			dockerfile: "FROM python AS base\nWORKDIR /app\nCOPY app.py .\nFROM base AS test\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM base AS prod\nCMD [\"python\", \"app.py\"]\n",
-			context:    context, wantTests: []string{"test"},
-			wantReason: `"coverage run -m pytest tests/" (in docker-entrypoint.sh, which its CMD on line 6 runs)`},
-		{name: "a RUN step running a script of a folder copied whole",
-			dockerfile: "FROM alpine AS base\nRUN apk add bats\nFROM base AS buildkit-test\nWORKDIR /work\nCOPY . .\nRUN ./test/run.sh\nFROM alpine\n",
-			context:    context, wantTests: []string{"buildkit-test"},
-			wantReason: `"bats --tap ./tests" (in test/run.sh, which its RUN on line 6 runs)`},
-		{name: "a shell-form command running a script through sh",
-			dockerfile: "FROM python AS tests\nWORKDIR /app\nCOPY . .\nCMD sh docker-entrypoint.sh --ci\nFROM python AS prod\n",
-			context:    context, wantTests: []string{"tests"},
-			wantReason: `(in docker-entrypoint.sh, which its CMD on line 4 runs)`},
-		{name: "a script that runs no test",
-			dockerfile: "FROM python AS test\nCOPY serve.sh /serve.sh\nCMD [\"sh\", \"/serve.sh\"]\nFROM python AS prod\n",
-			context:    context},
-		{name: "without the context, nothing is read",
-			dockerfile: "FROM python AS test\nWORKDIR /app\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM python AS prod\n"},
-		{name: "a stage whose name does not say it tests",
-			dockerfile: "FROM python AS migrate\nWORKDIR /app\nCOPY docker-entrypoint.sh ./\nCMD [\"./docker-entrypoint.sh\"]\nFROM python AS prod\n",
-			context:    context},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g, err := Parse("Dockerfile", []byte(tc.dockerfile), fixedPlatforms(Options{Context: tc.context}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := g.Plan(PlanOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := names(p.TestStages()); !slices.Equal(got, tc.wantTests) {
-				t.Errorf("tests %v, want %v\nrejected: %+v", got, tc.wantTests, p.Rejected)
-			}
-			if tc.wantReason != "" && (len(p.Tests) == 0 || !strings.Contains(p.Tests[0].Reason, tc.wantReason)) {
-				t.Errorf("reason %+v, want it to say %s", p.Tests, tc.wantReason)
-			}
-		})
-	}
+// scriptContext is a build context with the scripts that TestDiscover's
+// stages run.
+var scriptContext = fstest.MapFS{
+	"docker-entrypoint.sh": {Data: []byte("#!/bin/sh\nset -e\nalembic upgrade head\ncoverage run -m pytest tests/\ncoverage xml\n")},
+	"serve.sh":             {Data: []byte("#!/bin/sh\nexec gunicorn app:app\n")},
+	"test/run.sh":          {Data: []byte("#!/bin/sh\nset -e\nbats --tap ./tests\n")},
+	"app.py":               {Data: []byte("print('hi')\n")},
 }
 
 // A script whose tests' failure it does not pass on says so; its #! line's
