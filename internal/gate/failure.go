@@ -84,8 +84,9 @@ func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfil
 	}
 	var exit *gatewaypb.ExitError
 	var runErr *build.RunError
+	ranTests := errors.As(err, &runErr)
 	switch {
-	case errors.As(err, &runErr):
+	case ranTests:
 		f.ExitCode = &runErr.ExitCode
 		if target != nil {
 			// The tests are the stage's CMD/ENTRYPOINT (perhaps inherited):
@@ -112,12 +113,14 @@ func pin(g *dockerfile.Graph, tr *progress.Tracker, err error, target *dockerfil
 		}
 	}
 	if f.Line > 0 {
-		// The failing line says which stage failed more surely than the
-		// target, unless it is the line of a test command, which the stage
-		// may have inherited from the stage it is built on.
-		for _, st := range g.Stages {
-			if f.Line >= st.Line && f.Line <= st.EndLine && !errors.As(err, &runErr) {
-				f.Stage = st.Name
+		if !ranTests {
+			// The failing line says which stage failed more surely than
+			// the target. A test command's line does not: the stage may
+			// have inherited the command from the stage it is built on.
+			for _, st := range g.Stages {
+				if f.Line >= st.Line && f.Line <= st.EndLine {
+					f.Stage = st.Name
+				}
 			}
 		}
 		f.EndLine = max(f.EndLine, f.Line)
