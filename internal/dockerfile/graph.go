@@ -96,12 +96,13 @@ type Stage struct {
 	shell []string
 	// workdir is its working directory so far; copies are the COPY and ADD
 	// from the build context up to here, those of the stage it is built on
-	// first; argv is its command (ENTRYPOINT + CMD) as a container runs it;
-	// runs are its RUN steps' command lines.
-	workdir string
-	copies  []contextCopy
-	argv    []string
-	runs    []runLine
+	// first; cmdWords are the words of its command (ENTRYPOINT + CMD; a
+	// shell-form one is one string, split here); runs are its RUN steps'
+	// command lines.
+	workdir  string
+	copies   []contextCopy
+	cmdWords []string
+	runs     []runLine
 }
 
 // runLine is a RUN step's command line and the line it starts at.
@@ -328,7 +329,9 @@ func newStage(i int, is *instructions.Stage, lex *shell.Lex, args shell.EnvGette
 		}
 	}
 	var weakCmd *TestCommand
-	st.Command, st.argv, st.CmdTest, weakCmd = stageCommand(entrypoint, cmdInst)
+	var argv []string
+	st.Command, argv, st.CmdTest, weakCmd = stageCommand(entrypoint, cmdInst)
+	st.cmdWords = strings.Fields(strings.Join(argv, " "))
 	if st.WeakTest == nil {
 		st.WeakTest = weakCmd
 	}
@@ -342,9 +345,8 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 	if named, helper := testName(st); !named || helper != "" || st.RunTest != nil || st.CmdTest != nil {
 		return
 	}
-	if len(st.argv) > 0 {
-		// Fields: a shell-form CMD is one string.
-		if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, strings.Fields(strings.Join(st.argv, " "))); tc != "" {
+	if len(st.cmdWords) > 0 {
+		if tc, script, lost := scriptTest(ctx, st.copies, st.workdir, st.cmdWords); tc != "" {
 			instruction := "CMD"
 			if st.SetsEntrypoint {
 				instruction = "ENTRYPOINT"
@@ -367,7 +369,7 @@ func (st *Stage) findScriptTest(ctx fs.FS) {
 // test binary that a step of it or of an earlier stage compiled (go test -c
 // -o NAME, one of binaries): CMD ["/app/service-test"].
 func (st *Stage) findCompiledTest(binaries map[string]bool) {
-	words := skipPrefix(strings.Fields(strings.Join(st.argv, " ")))
+	words := skipPrefix(st.cmdWords)
 	if st.CmdTest != nil || len(words) == 0 || !binaries[path.Base(strings.Trim(words[0], `"'`))] {
 		return
 	}
